@@ -1,0 +1,35 @@
+"""``none``: keep every token in its original order (the unpruned model's input)."""
+
+from __future__ import annotations
+
+import torch
+
+from stop_core.config import PruningConfig
+from stop_core.ops import finish
+from stop_core.params import NoParams
+from stop_core.registry import MethodSpec, register_method
+from stop_core.tokens import PrunedVideo, VideoTokens
+
+
+def keep_all(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator | None = None) -> PrunedVideo:
+    """All ``T * S`` tokens, frame-major then raster, whatever the retention ratio says."""
+    t, s, d = tokens.features.shape
+    device = tokens.features.device
+    frame_index = torch.arange(t, device=device).repeat_interleave(s)
+    position = torch.arange(s, device=device).repeat(t)
+    note = "method 'none' and retention 1.0 keep every token"
+    return finish(
+        tokens, cfg, tokens.features.reshape(t * s, d), frame_index, position, {},
+        grid_newlines="every_row", budget_note=note,
+    )
+
+
+register_method(
+    MethodSpec(
+        name="none",
+        params_type=NoParams,
+        run=keep_all,
+        uses_sink=False,
+        summary="no pruning: every visual token, in the original order",
+    )
+)

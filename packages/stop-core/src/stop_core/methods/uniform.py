@@ -1,0 +1,32 @@
+"""``uniform``: a score-free baseline keeping tokens at an even stride over the whole video."""
+
+from __future__ import annotations
+
+import torch
+
+from stop_core.config import PruningConfig
+from stop_core.ops import finish, gather_global, requested_tokens
+from stop_core.params import NoParams
+from stop_core.registry import MethodSpec, register_method
+from stop_core.tokens import PrunedVideo, VideoTokens
+
+
+def uniform(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator) -> PrunedVideo:
+    """Keep ``n = round(r * T * S)`` tokens at global indices ``floor(i * T * S / n)``."""
+    t, s = tokens.num_frames, tokens.tokens_per_frame
+    n = requested_tokens(t, s, cfg.retention_ratio)
+    total = t * s
+    idx = torch.div(torch.arange(n, dtype=torch.long) * total, n, rounding_mode="floor")
+    info = {"stop": "ignored: uniform has no importance scores"} if cfg.use_stop else {}
+    return finish(tokens, cfg, gather_global(tokens, idx), idx // s, idx % s, info)
+
+
+register_method(
+    MethodSpec(
+        name="uniform",
+        params_type=NoParams,
+        run=uniform,
+        uses_sink=False,
+        summary="baseline: tokens at an even stride over the video, same budget",
+    )
+)

@@ -1,0 +1,114 @@
+"""Tensor operations shared by several methods: budgets, density peaks, output assembly."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from stop_core.tokens import GridNewlines, PrunedVideo, VideoTokens
+
+if TYPE_CHECKING:
+    from stop_core.config import PruningConfig
+
+DENSITY_NOISE = 1e-6
+
+
+def requested_tokens(num_frames: int, tokens_per_frame: int, retention_ratio: float) -> int:
+    """The user's budget: ``round(retention * T * S)`` (half up), at least one token."""
+    return max(1, math.floor(retention_ratio * num_frames * tokens_per_frame + 0.5))
+
+
+def l2_normalize(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``x / ||x||`` along ``dim`` with a tiny floor, as ``torch.nn.functional.normalize``."""
+    return torch.nn.functional.normalize(x, dim=dim)
+
+
+def pairwise_distance(x: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances ``[..., N, N]`` scaled by ``1/sqrt(width)`` (the DPC-kNN metric)."""
+    return torch.cdist(x, x) / math.sqrt(x.shape[-1])
+
+
+def density_peak_score(
+    dist: torch.Tensor,
+    k: int,
+    generator: torch.Generator,
+    noise: float = DENSITY_NOISE,
+) -> torch.Tensor:
+    """DPC-kNN score ``delta * density`` per token from distances ``[B, N, N]``.
+
+    Density is ``exp(-mean of the k smallest squared distances)`` (self included) plus a
+    uniform tie-breaking draw of ``noise`` from ``generator``; ``delta`` is the distance to
+    the nearest denser token, or the largest distance in the batch element for the densest.
+    """
+    density = density_knn(dist, k, generator, noise)
+    return density * distance_to_denser(dist, density)
+
+
+def density_knn(
+    dist: torch.Tensor, k: int, generator: torch.Generator, noise: float = DENSITY_NOISE
+) -> torch.Tensor:
+    """``exp(-mean_k d^2)`` over the ``k`` nearest tokens (self included) plus noise, ``[B, N]``."""
+    nearest = torch.topk(dist, k, dim=-1, largest=False).values
+    density = (-(nearest**2).mean(dim=-1)).exp()
+    draw = torch.rand(density.shape, generator=generator, dtype=density.dtype)
+    return density + draw.to(density.device) * noise
+
+
+def distance_to_denser(dist: torch.Tensor, density: torch.Tensor) -> torch.Tensor:
+    """For each token, the distance to the nearest denser token (else the batch's max distance)."""
+    denser = (density[:, None, :] > density[:, :, None]).to(dist.dtype)
+    dist_max = dist.flatten(1).max(dim=-1).values[:, None, None]
+    return (dist * denser + dist_max * (1 - denser)).min(dim=-1).values
+
+
+def finish(
+    tokens: VideoTokens,
+    cfg: PruningConfig,
+    features: torch.Tensor,
+    frame_index: torch.Tensor,
+    position: torch.Tensor,
+    info: dict[str, Any],
+    *,
+    grid_newlines: GridNewlines = "nonempty_rows",
+    layout_position: torch.Tensor | None = None,
+    budget_note: str | None = None,
+) -> PrunedVideo:
+    """Assemble a ``PrunedVideo`` in the input dtype/device with budget accounting.
+
+    A method whose delivered count differs from ``requested`` must say why in
+    ``budget_note``; it is stored as ``info["budget_explanation"]``.
+    """
+    t, s = tokens.num_frames, tokens.tokens_per_frame
+    requested = requested_tokens(t, s, cfg.retention_ratio)
+    kept = int(features.shape[0])
+    info = dict(info)
+    if kept != requested:
+        if budget_note is None:
+            raise RuntimeError(
+                f"{cfg.method} delivered {kept} tokens for a budget of {requested} without "
+                "explaining the difference"
+            )
+        info["budget_explanation"] = budget_note
+    src = tokens.features
+    return PrunedVideo(
+        features=features.to(dtype=src.dtype, device=src.device),
+        frame_index=frame_index.to(device=src.device, dtype=torch.long),
+        position=position.to(device=src.device, dtype=torch.long),
+        requested=requested,
+        kept=kept,
+        grid=tokens.hw,
+        num_frames=t,
+        method=cfg.method,
+        variant=cfg.variant,
+        info=info,
+        grid_newlines=grid_newlines,
+        layout_position=None if layout_position is None else layout_position.to(src.device),
+    )
+
+
+def gather_global(tokens: VideoTokens, global_index: torch.Tensor) -> torch.Tensor:
+    """Features of the tokens at ``frame * S + position`` (a ``[N]`` long tensor)."""
+    t, s, d = tokens.features.shape
+    return tokens.features.reshape(t * s, d).index_select(0, global_index.to(tokens.features.device))

@@ -1,0 +1,38 @@
+"""The SToP sink score and the STSP adjustment, shared by every method."""
+
+from __future__ import annotations
+
+import torch
+
+from stop_core.errors import check_finite_number, check_tensor
+from stop_core.presets import DEFAULT_GAMMA
+
+MINMAX_EPS = 1e-12
+
+
+def minmax_normalize(x: torch.Tensor, dim: int = -1, eps: float = MINMAX_EPS) -> torch.Tensor:
+    """``(x - min) / (max - min + eps)`` along ``dim`` (the reference's normalisation)."""
+    lo = x.amin(dim=dim, keepdim=True)
+    hi = x.amax(dim=dim, keepdim=True)
+    return (x - lo) / (hi - lo + eps)
+
+
+def sink_score(attention: torch.Tensor, gamma: float = DEFAULT_GAMMA) -> torch.Tensor:
+    """Per-position sink score ``[S]`` in [0, 1] from attention ``[F, S]`` (float32).
+
+    A sink is a position that receives high attention in every frame: the temporal mean of
+    the attention, raised to ``gamma``, min-max normalised over the positions.
+    """
+    check_tensor("attention", attention, ndim=2)
+    gamma = check_finite_number("gamma", gamma)
+    if gamma <= 0:
+        raise ValueError(f"gamma must be > 0, got {gamma}")
+    if attention.shape[0] == 0 or attention.shape[1] == 0:
+        raise ValueError(f"attention must be non-empty, got shape {tuple(attention.shape)}")
+    mean = attention.float().mean(dim=0)
+    return minmax_normalize(mean.pow(gamma), dim=0)
+
+
+def stsp_importance(attention: torch.Tensor, sink: torch.Tensor, mu_s: float) -> torch.Tensor:
+    """STSP: the importance ``A - mu_s * s`` that spatial selection ranks instead of ``A``."""
+    return attention - mu_s * sink

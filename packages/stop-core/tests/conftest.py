@@ -1,0 +1,40 @@
+"""Shared fixtures of the stop-core tests: one torch thread and the golden reference files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_GOLDEN_DIR = REPO_ROOT.parent / "shared" / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--golden-dir",
+        default=str(DEFAULT_GOLDEN_DIR),
+        help="folder with the reference outputs (inputs_D64.pt, pooled_D64.pt, <method>_*.pt)",
+    )
+
+
+@pytest.fixture(scope="session")
+def golden_dir(request: pytest.FixtureRequest) -> Path:
+    path = Path(request.config.getoption("--golden-dir"))
+    if not (path / "pooled_D64.pt").is_file():
+        pytest.fail(f"golden reference files not found in {path} (pass --golden-dir)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def golden_inputs(golden_dir: Path) -> dict[str, torch.Tensor]:
+    raw = torch.load(golden_dir / "inputs_D64.pt", weights_only=True)
+    pooled = torch.load(golden_dir / "pooled_D64.pt", weights_only=True)
+    return {**raw, **pooled}
+
+
+def load_golden(golden_dir: Path, name: str) -> dict:
+    return torch.load(golden_dir / name, weights_only=True)

@@ -1,0 +1,52 @@
+"""Helpers to run ``prune`` on the golden inputs with the settings a golden file records."""
+
+from __future__ import annotations
+
+import torch
+
+from stop_core import PrunedVideo, PruningConfig, VideoTokens, lay_out, prune
+
+
+def golden_tokens(inputs: dict[str, torch.Tensor]) -> VideoTokens:
+    return VideoTokens(
+        features=inputs["pooled_features"],
+        attention=inputs["pooled_attention"],
+        keys=inputs["pooled_metric"].float(),
+        frame_embeddings=inputs["frame_global"],
+        grid=(14, 14),
+    )
+
+
+def golden_config(meta: dict, variant: str = "reference") -> PruningConfig:
+    return PruningConfig(
+        method=meta["method"],
+        retention_ratio=meta["retention_ratio"],
+        mu_s=meta["mu_s"],
+        mu_t=meta["mu_t"],
+        gamma=meta["gamma"],
+        variant=variant,
+    )
+
+
+def run_golden(inputs: dict[str, torch.Tensor], meta: dict, seed: int = 0) -> PrunedVideo:
+    gen = torch.Generator().manual_seed(seed)
+    return prune(golden_tokens(inputs), golden_config(meta), generator=gen)
+
+
+def assert_rows_match(
+    seq: torch.Tensor, ref: torch.Tensor, keys: torch.Tensor | None = None, atol: float = 1e-5
+) -> None:
+    """Rows equal within ``atol``; rows sharing one ``keys`` value compare as unordered groups."""
+    assert seq.shape == ref.shape, f"shape {tuple(seq.shape)} != reference {tuple(ref.shape)}"
+    if keys is None:
+        torch.testing.assert_close(seq, ref, atol=atol, rtol=0)
+        return
+    diff = (seq - ref).abs().amax(dim=1)
+    for i in torch.nonzero(diff > atol).flatten().tolist():
+        group = torch.nonzero(keys == keys[i]).flatten()
+        assert group.numel() > 1, f"row {i} differs by {diff[i]:.3g} and is not in a tie group"
+        best = (seq[i][None] - ref[group]).abs().amax(dim=1).min()
+        assert best <= atol, f"row {i} matches no row of its group {group.tolist()}"
+
+
+__all__ = ["assert_rows_match", "golden_config", "golden_tokens", "lay_out", "run_golden"]
