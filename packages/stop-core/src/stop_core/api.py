@@ -30,5 +30,7 @@ def prune(
         return keep_all(tokens, cfg)
     missing = sorted(name for name in spec.needs if getattr(tokens, name) is None)
     if missing:
-        raise ValueError(f"method {cfg.method!r} needs VideoTokens fields {missing}, which are None")
+        raise ValueError(
+            f"method {cfg.method!r} needs VideoTokens fields {missing}, which are None"
+        )
     return spec.run(tokens, cfg, generator)

@@ -41,6 +41,7 @@ def check_tensor(
                 where = tuple(int(i) for i in bad.nonzero()[0])
                 kind = "NaN" if bool(torch.isnan(x).any()) else "inf"
                 raise ValueError(
-                    f"{name} contains {kind} values (first at index {where}, shape {tuple(x.shape)})"
+                    f"{name} contains {kind} values "
+                    f"(first at index {where}, shape {tuple(x.shape)})"
                 )
     return x

@@ -20,7 +20,7 @@ NEWLINE = -1
 
 
 def layout_order(out: PrunedVideo, mode: LayoutMode = "one_token") -> torch.Tensor:
-    """``[L]`` long: for each slot of the LLM sequence, a row of ``out.features`` or -1 (newline)."""
+    """``[L]`` long: for each slot of the LLM sequence, a row of ``out.features`` or -1."""
     n = out.kept
     device = out.features.device
     rows = torch.arange(n, device=device)
@@ -61,13 +61,17 @@ def _interleave(
     return seq
 
 
-def lay_out(out: PrunedVideo, newline: torch.Tensor | None, mode: LayoutMode = "one_token") -> torch.Tensor:
+def lay_out(
+    out: PrunedVideo, newline: torch.Tensor | None, mode: LayoutMode = "one_token"
+) -> torch.Tensor:
     """``[L, D]``: the video segment exactly as the LLM sees it (newline rows from ``newline``)."""
     order = layout_order(out, mode)
     is_newline = order == NEWLINE
     if bool(is_newline.any()):
         if newline is None:
-            raise ValueError(f"layout mode {mode!r} inserts newline tokens; pass newline=[D] tensor")
+            raise ValueError(
+                f"layout mode {mode!r} inserts newline tokens; pass newline=[D] tensor"
+            )
         if newline.shape != (out.features.shape[1],):
             raise ValueError(
                 f"newline must have shape [{out.features.shape[1]}], got {tuple(newline.shape)}"

@@ -111,4 +111,6 @@ def finish(
 def gather_global(tokens: VideoTokens, global_index: torch.Tensor) -> torch.Tensor:
     """Features of the tokens at ``frame * S + position`` (a ``[N]`` long tensor)."""
     t, s, d = tokens.features.shape
-    return tokens.features.reshape(t * s, d).index_select(0, global_index.to(tokens.features.device))
+    return tokens.features.reshape(t * s, d).index_select(
+        0, global_index.to(tokens.features.device)
+    )

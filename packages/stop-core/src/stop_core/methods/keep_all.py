@@ -11,7 +11,9 @@ from stop_core.registry import MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 
-def keep_all(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator | None = None) -> PrunedVideo:
+def keep_all(
+    tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator | None = None
+) -> PrunedVideo:
     """All ``T * S`` tokens, frame-major then raster, whatever the retention ratio says."""
     t, s, d = tokens.features.shape
     device = tokens.features.device
@@ -19,8 +21,14 @@ def keep_all(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     position = torch.arange(s, device=device).repeat(t)
     note = "method 'none' and retention 1.0 keep every token"
     return finish(
-        tokens, cfg, tokens.features.reshape(t * s, d), frame_index, position, {},
-        grid_newlines="every_row", budget_note=note,
+        tokens,
+        cfg,
+        tokens.features.reshape(t * s, d),
+        frame_index,
+        position,
+        {},
+        grid_newlines="every_row",
+        budget_note=note,
     )
 
 

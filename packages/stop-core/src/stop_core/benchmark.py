@@ -1,0 +1,219 @@
+"""Latency of ``prune`` per method at model-sized shapes (``python -m stop_core.benchmark``).
+
+Inputs are random tensors shaped like a backbone's pooled video tokens; each setting is timed
+with ``time.perf_counter`` (CUDA: synchronised) after one warm-up call, median of ``repeats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from stop_core.api import prune
+from stop_core.config import PruningConfig
+from stop_core.registry import available_methods
+from stop_core.tokens import VideoTokens
+
+PAPER_METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
+
+
+@dataclass(frozen=True)
+class PruneTiming:
+    """One measured setting: shapes, threads, SToP on/off and the latency statistics."""
+
+    method: str
+    use_stop: bool
+    frames: int
+    tokens_per_frame: int
+    hidden: int
+    retention_ratio: float
+    threads: int
+    device: str
+    dtype: str
+    kept: int
+    median_ms: float
+    min_ms: float
+    runs_ms: tuple[float, ...]
+
+
+def synthetic_tokens(
+    frames: int,
+    grid: tuple[int, int],
+    hidden: int,
+    *,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+    device: str = "cpu",
+) -> VideoTokens:
+    """Random pooled tokens with a few persistent sinks, shaped like a backbone's output."""
+    g = torch.Generator().manual_seed(seed)
+    s = grid[0] * grid[1]
+    logits = torch.randn(frames, s, generator=g)
+    logits[:, torch.randperm(s, generator=g)[:4]] += 4.0  # planted sinks
+    base = torch.randn(1, s, hidden, generator=g)
+    feats = base + 0.5 * torch.randn(frames, s, hidden, generator=g)  # temporal redundancy
+    return VideoTokens(
+        features=feats.to(device=device, dtype=dtype),
+        attention=torch.softmax(logits, dim=-1).to(device),
+        keys=torch.randn(frames, s, 72, generator=g).to(device),
+        frame_embeddings=torch.randn(frames, 1152, generator=g).to(device),
+        grid=grid,
+    )
+
+
+def time_prune(
+    tokens: VideoTokens, cfg: PruningConfig, repeats: int = 5, warmup: int = 1
+) -> tuple[list[float], int]:
+    """Latencies (ms) of ``repeats`` ``prune`` calls after ``warmup`` calls, and the kept count."""
+    cuda = tokens.features.is_cuda
+    kept = 0
+    times: list[float] = []
+    for i in range(warmup + repeats):
+        gen = torch.Generator().manual_seed(i)
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        out = prune(tokens, cfg, generator=gen)
+        if cuda:
+            torch.cuda.synchronize()
+        elapsed = (time.perf_counter() - start) * 1e3
+        kept = out.kept
+        if i >= warmup:
+            times.append(elapsed)
+    return times, kept
+
+
+def run_prune_benchmark(
+    methods: list[str] | None = None,
+    frames: int = 32,
+    grid: tuple[int, int] = (14, 14),
+    hiddens: tuple[int, ...] = (3584, 896),
+    threads: tuple[int, ...] = (1, 2),
+    retention_ratio: float = 0.1,
+    repeats: int = 5,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> list[PruneTiming]:
+    """Time every method x SToP on/off x hidden size x thread count; restores the thread count."""
+    methods = methods or [m for m in available_methods() if m != "none"]
+    previous = torch.get_num_threads()
+    rows: list[PruneTiming] = []
+    try:
+        for hidden in hiddens:
+            tokens = synthetic_tokens(frames, grid, hidden, dtype=dtype, device=device)
+            for n_threads in threads:
+                torch.set_num_threads(n_threads)
+                for method in methods:
+                    for use_stop in (False, True):
+                        cfg = PruningConfig.preset(
+                            method, retention_ratio=retention_ratio, use_stop=use_stop
+                        )
+                        runs, kept = time_prune(tokens, cfg, repeats=repeats)
+                        rows.append(
+                            PruneTiming(
+                                method=method,
+                                use_stop=use_stop,
+                                frames=frames,
+                                tokens_per_frame=grid[0] * grid[1],
+                                hidden=hidden,
+                                retention_ratio=retention_ratio,
+                                threads=n_threads,
+                                device=device,
+                                dtype=str(dtype).removeprefix("torch."),
+                                kept=kept,
+                                median_ms=statistics.median(runs),
+                                min_ms=min(runs),
+                                runs_ms=tuple(runs),
+                            )
+                        )
+    finally:
+        torch.set_num_threads(previous)
+    return rows
+
+
+def environment() -> dict[str, str | int]:
+    """Versions and machine facts stored next to every benchmark result."""
+    return {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "unknown",
+        "cpu_threads_available": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+    }
+
+
+def format_table(rows: list[PruneTiming]) -> str:
+    """Plain-text table: one line per setting, latency median and min in milliseconds."""
+    head = (
+        f"{'method':<10} {'SToP':<5} {'D':>5} {'thr':>3} {'kept':>5} "
+        f"{'median ms':>10} {'min ms':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r.method:<10} {'on' if r.use_stop else 'off':<5} {r.hidden:>5} {r.threads:>3} "
+            f"{r.kept:>5} {r.median_ms:>10.2f} {r.min_ms:>8.2f}"
+        )
+    return "\n".join(lines)
+
+
+def write_json(rows: list[PruneTiming], path: Path) -> None:
+    """Write the rows with the environment as ``{"environment": ..., "results": [...]}``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"environment": environment(), "results": [asdict(r) for r in rows]}
+    path.write_text(json.dumps(payload, indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry: time ``prune`` and print a table (and JSON with ``--out``)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_prune_arguments(parser)
+    args = parser.parse_args(argv)
+    rows = run_from_args(args)
+    print(format_table(rows))
+    if args.out:
+        write_json(rows, Path(args.out))
+        print(f"wrote {args.out}")
+
+
+def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the prune benchmark (shared with ``stop-bench prune``)."""
+    parser.add_argument("--methods", nargs="+", default=None, help="default: all but 'none'")
+    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--grid", type=int, nargs=2, default=(14, 14), metavar=("H", "W"))
+    parser.add_argument("--hidden", type=int, nargs="+", default=[3584, 896])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--retention", type=float, default=0.1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    parser.add_argument("--out", default=None, help="JSON file to write")
+
+
+def run_from_args(args: argparse.Namespace) -> list[PruneTiming]:
+    """Run the prune benchmark with parsed ``add_prune_arguments`` options."""
+    if args.repeats < 1:
+        raise SystemExit(f"--repeats must be >= 1, got {args.repeats}")
+    return run_prune_benchmark(
+        methods=args.methods,
+        frames=args.frames,
+        grid=tuple(args.grid),
+        hiddens=tuple(args.hidden),
+        threads=tuple(args.threads),
+        retention_ratio=args.retention,
+        repeats=args.repeats,
+        device=args.device,
+        dtype=getattr(torch, args.dtype),
+    )
+
+
+if __name__ == "__main__":
+    main()

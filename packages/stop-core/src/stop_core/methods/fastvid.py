@@ -1,0 +1,1 @@
+"""fastvid (being implemented)."""

@@ -1,0 +1,1 @@
+"""flashvid (being implemented)."""

@@ -1,0 +1,1 @@
+"""holitom (being implemented)."""

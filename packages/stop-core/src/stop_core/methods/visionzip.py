@@ -1,0 +1,1 @@
+"""visionzip (being implemented)."""

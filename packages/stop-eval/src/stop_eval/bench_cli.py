@@ -1,0 +1,28 @@
+"""``stop-bench``: efficiency benchmarks of SToP pruning (subcommand ``prune`` for now)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from stop_core.benchmark import add_prune_arguments, format_table, run_from_args, write_json
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``stop-bench`` argument parser with one sub-parser per benchmark."""
+    parser = argparse.ArgumentParser(prog="stop-bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    prune = sub.add_parser("prune", help="latency of stop_core.prune per method, SToP off/on")
+    add_prune_arguments(prune)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the chosen benchmark, print its table and write JSON when ``--out`` is given."""
+    args = build_parser().parse_args(argv)
+    if args.command == "prune":
+        rows = run_from_args(args)
+        print(format_table(rows))
+        if args.out:
+            write_json(rows, Path(args.out))
+            print(f"wrote {args.out}")
