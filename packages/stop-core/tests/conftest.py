@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-torch.set_num_threads(1)
+sys.path.insert(0, str(Path(__file__).parent))
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_GOLDEN_DIR = REPO_ROOT.parent / "shared" / "golden"
+from golden_support import DEFAULT_GOLDEN_DIR  # noqa: E402
+
+torch.set_num_threads(1)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,7 +36,3 @@ def golden_inputs(golden_dir: Path) -> dict[str, torch.Tensor]:
     raw = torch.load(golden_dir / "inputs_D64.pt", weights_only=True)
     pooled = torch.load(golden_dir / "pooled_D64.pt", weights_only=True)
     return {**raw, **pooled}
-
-
-def load_golden(golden_dir: Path, name: str) -> dict:
-    return torch.load(golden_dir / name, weights_only=True)

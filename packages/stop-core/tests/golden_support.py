@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from stop_core import PrunedVideo, PruningConfig, VideoTokens, lay_out, prune
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_GOLDEN_DIR = REPO_ROOT.parent / "shared" / "golden"
+
+
+def load_golden(golden_dir: Path, name: str) -> dict:
+    return torch.load(golden_dir / name, weights_only=True)
 
 
 def golden_tokens(inputs: dict[str, torch.Tensor]) -> VideoTokens:
@@ -28,8 +37,13 @@ def golden_config(meta: dict, variant: str = "reference") -> PruningConfig:
     )
 
 
-def run_golden(inputs: dict[str, torch.Tensor], meta: dict, seed: int = 0) -> PrunedVideo:
-    gen = torch.Generator().manual_seed(seed)
+def run_golden(inputs: dict[str, torch.Tensor], meta: dict, seed: int | None = None) -> PrunedVideo:
+    """Prune the golden inputs; the generator is seeded with the reference's ``call_seed``.
+
+    The density noise matters beyond exact ties where a cluster count of 1 makes every
+    density equal (FlashVID), so the draws must follow the reference's RNG sequence.
+    """
+    gen = torch.Generator().manual_seed(int(meta.get("call_seed", 0)) if seed is None else seed)
     return prune(golden_tokens(inputs), golden_config(meta), generator=gen)
 
 
@@ -49,4 +63,12 @@ def assert_rows_match(
         assert best <= atol, f"row {i} matches no row of its group {group.tolist()}"
 
 
-__all__ = ["assert_rows_match", "golden_config", "golden_tokens", "lay_out", "run_golden"]
+__all__ = [
+    "DEFAULT_GOLDEN_DIR",
+    "assert_rows_match",
+    "golden_config",
+    "golden_tokens",
+    "lay_out",
+    "load_golden",
+    "run_golden",
+]

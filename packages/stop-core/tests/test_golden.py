@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import DEFAULT_GOLDEN_DIR, load_golden
-from golden_support import assert_rows_match, lay_out, run_golden
+from golden_support import (
+    DEFAULT_GOLDEN_DIR,
+    assert_rows_match,
+    lay_out,
+    load_golden,
+    run_golden,
+)
 
 NAMES = sorted(
     f"{m}_{s}_r{r}_D64.pt"

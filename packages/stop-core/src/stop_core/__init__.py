@@ -6,7 +6,7 @@ from stop_core.layout import LAYOUT_MODES, lay_out, layout_order
 from stop_core.params import MethodParams
 from stop_core.presets import BACKBONES, MU_DEFAULTS, stop_strengths
 from stop_core.registry import MethodSpec, available_methods, get_method, register_method
-from stop_core.sink import sink_score, stsp_importance
+from stop_core.sink import sink_score, sink_score_rows, stsp_importance
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 __version__ = "0.1.0"
@@ -27,6 +27,7 @@ __all__ = [
     "prune",
     "register_method",
     "sink_score",
+    "sink_score_rows",
     "stop_strengths",
     "stsp_importance",
 ]

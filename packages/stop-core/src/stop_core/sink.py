@@ -17,20 +17,32 @@ def minmax_normalize(x: torch.Tensor, dim: int = -1, eps: float = MINMAX_EPS) ->
     return (x - lo) / (hi - lo + eps)
 
 
+def sink_score_rows(attention: torch.Tensor, gamma: float = DEFAULT_GAMMA) -> torch.Tensor:
+    """The sink score repeated per frame, ``[F, S]``, computed exactly as the reference does.
+
+    The reference raises the temporal mean *repeated over frames* to ``gamma``; the vectorised
+    ``pow`` of an ``[F, S]`` tensor can round differently in the last bit from that of an
+    ``[S]`` vector, and exact ties decide top-k selections.
+    """
+    check_tensor("attention", attention, ndim=2)
+    gamma = check_finite_number("gamma", gamma)
+    if gamma <= 0:
+        raise ValueError(f"gamma must be > 0, got {gamma}")
+    frames, positions = attention.shape
+    if frames == 0 or positions == 0:
+        raise ValueError(f"attention must be non-empty, got shape {tuple(attention.shape)}")
+    mean = attention.float().mean(dim=0)
+    powered = mean.expand(frames, positions).contiguous().pow(gamma)
+    return minmax_normalize(powered, dim=1)
+
+
 def sink_score(attention: torch.Tensor, gamma: float = DEFAULT_GAMMA) -> torch.Tensor:
     """Per-position sink score ``[S]`` in [0, 1] from attention ``[F, S]`` (float32).
 
     A sink is a position that receives high attention in every frame: the temporal mean of
     the attention, raised to ``gamma``, min-max normalised over the positions.
     """
-    check_tensor("attention", attention, ndim=2)
-    gamma = check_finite_number("gamma", gamma)
-    if gamma <= 0:
-        raise ValueError(f"gamma must be > 0, got {gamma}")
-    if attention.shape[0] == 0 or attention.shape[1] == 0:
-        raise ValueError(f"attention must be non-empty, got shape {tuple(attention.shape)}")
-    mean = attention.float().mean(dim=0)
-    return minmax_normalize(mean.pow(gamma), dim=0)
+    return sink_score_rows(attention, gamma)[0]
 
 
 def stsp_importance(attention: torch.Tensor, sink: torch.Tensor, mu_s: float) -> torch.Tensor:

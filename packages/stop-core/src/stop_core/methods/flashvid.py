@@ -1,1 +1,419 @@
-"""flashvid (being implemented)."""
+"""``flashvid``: FlashVID (segments, ADTS, temporal average merging, DPC-kNN) with STSP.
+
+Implements ALGORITHMS.md §3.3. Per-frame budget ``B = ceil(S * r * expansion)`` split into
+``ceil(alpha * B)`` ADTS tokens and the rest for spatio-temporal merging (STTM). The reference
+variant keeps the quirks of §5.13-5.17; the fixed variant drops duplicate tokens and applies the
+sink term only when ``mu_s > 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from stop_core.config import PruningConfig
+from stop_core.ops import density_peak_score, finish, pairwise_distance
+from stop_core.params import MethodParams
+from stop_core.registry import MethodSpec, register_method
+from stop_core.sink import sink_score_rows
+from stop_core.tokens import PrunedVideo, VideoTokens
+
+NORM_EPS = 1e-12  # floor of feature norms, as torch.nn.functional.normalize
+CDIST_DIRECT_MAX = 25  # torch.cdist computes exact differences up to this many rows
+
+
+@dataclass(frozen=True)
+class FlashVidParams(MethodParams):
+    """FlashVID knobs with the defaults in force in the SToP harness (ALGORITHMS.md §0, §7).
+
+    The in-LLM FastV stage (``pruning_layer`` 20, ``llm_retention_ratio`` 0.3) is inactive in
+    the reference and not part of this release, hence ``expansion`` keeps ≈1.25x the budget.
+    """
+
+    expansion: float = 1.25  # per-frame budget B = ceil(S * r * expansion)
+    alpha: float = 0.7  # share of B chosen by ADTS (ceil); the rest is merged (STTM)
+    do_segment: bool = True  # split the video into segments (else one segment)
+    segment_threshold: float = 0.9  # cut where consecutive frame means have cosine below
+    min_segment_num: int = 8  # complementary cuts at the lowest cosines up to this many
+    complementary_segment: bool = True  # whether to add those complementary cuts
+    temporal_threshold: float = 0.8  # TAM merges a token whose best previous-frame cosine exceeds
+    attention_scale: float = 1e6  # attention scaling inside the ADTS distances
+    cluster_knn: int = 7  # DPC-kNN neighbours: min(cluster count, cluster_knn)
+
+    def validate(self) -> None:
+        """Reject values outside each knob's domain, naming the knob and the value."""
+        name = type(self).__name__
+        for flag in ("do_segment", "complementary_segment"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"{name}.{flag} must be a bool, got {getattr(self, flag)!r}")
+        for field in ("min_segment_num", "cluster_knn"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}.{field} must be an integer >= 1, got {value!r}")
+        for field in ("expansion", "alpha", "segment_threshold"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name}.{field} must be a number, got {value!r}")
+        if not self.expansion > 0:
+            raise ValueError(f"{name}.expansion must be > 0, got {self.expansion}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"{name}.alpha must be in [0, 1], got {self.alpha}")
+        if not 0.0 <= self.segment_threshold <= 1.0:
+            raise ValueError(
+                f"{name}.segment_threshold must be in [0, 1], got {self.segment_threshold}"
+            )
+        if not 0.0 <= self.temporal_threshold < 1.0:
+            raise ValueError(
+                f"{name}.temporal_threshold must be in [0, 1) (1 would disable merging and "
+                f"divide by zero in the reference), got {self.temporal_threshold}"
+            )
+        if not self.attention_scale > 0:
+            raise ValueError(f"{name}.attention_scale must be > 0, got {self.attention_scale}")
+
+
+@dataclass
+class _Pieces:
+    """Tokens emitted so far, in the reference's build order (§8.9), and TAM merge counts."""
+
+    features: list[torch.Tensor]
+    frame: list[torch.Tensor]
+    position: list[torch.Tensor]
+    merged: list[int]
+
+    def add(self, feats: torch.Tensor, frame: torch.Tensor, position: torch.Tensor) -> None:
+        """Append one block of tokens with their frame and position."""
+        self.features.append(feats)
+        self.frame.append(frame.reshape(-1))
+        self.position.append(position.reshape(-1))
+
+
+def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator) -> PrunedVideo:
+    """FlashVID + STSP on pooled tokens; output sorted by global index ``t * S + pos``."""
+    params = cfg.params
+    assert isinstance(params, FlashVidParams)
+    x = tokens.features
+    assert tokens.attention is not None
+    s = x.shape[1]
+    fixed = cfg.variant == "fixed"
+    budget = math.ceil(s * cfg.retention_ratio * params.expansion)
+    n_adts = math.ceil(budget * params.alpha)
+    n_sttm = budget - n_adts
+    notes: list[str] = []
+    if fixed and n_adts > s:
+        notes.append(f"ADTS count {n_adts} capped at the {s} tokens of a frame")
+
+    frame_mean = x.mean(dim=1, dtype=torch.float32)  # [T, D]: segmentation and ADTS relevance
+    lengths = _segment_lengths(frame_mean, params, fixed)
+    use_sink = not fixed or cfg.mu_s > 0
+    pieces = _Pieces([], [], [], [])
+    adts_per_segment: list[torch.Tensor] = []
+    sink_per_segment: list[torch.Tensor] = []
+    offset = 0
+    for length in lengths:
+        xs = x[offset : offset + length]
+        att = tokens.attention[offset : offset + length].float()
+        sink = sink_score_rows(att, cfg.gamma) if use_sink and length > 0 else None
+        if use_sink:
+            sink_per_segment.append(
+                sink[0] if sink is not None else att.new_full((s,), float("nan"))
+            )
+        if length == 0:  # duplicate complementary cuts (reference only): nothing to emit
+            adts_per_segment.append(torch.empty(0, n_adts, dtype=torch.long, device=x.device))
+            pieces.merged.append(0)
+            continue
+        importance = att - cfg.mu_s * sink if sink is not None else att
+        adts = _compress_segment(
+            xs,
+            frame_mean[offset : offset + length],
+            importance,
+            offset,
+            (n_adts, n_sttm),
+            params,
+            fixed,
+            generator,
+            pieces,
+            notes,
+        )
+        adts_per_segment.append(adts)
+        offset += length
+
+    feats = torch.cat(pieces.features)
+    frame = torch.cat(pieces.frame)
+    position = torch.cat(pieces.position)
+    global_idx = frame * s + position
+    order = torch.sort(global_idx, stable=True).indices
+    kept = int(order.numel())
+    duplicates = kept - int(torch.unique(global_idx).numel())
+    info: dict[str, Any] = {
+        "keep_global_idx_sorted": global_idx[order],
+        "segment_lengths": torch.tensor(lengths, dtype=torch.long),
+        "token_budget": budget,
+        "num_attn_div_tokens": n_adts,
+        "num_sttm_tokens": n_sttm,
+        "adts_keep_idx_per_segment": adts_per_segment,
+        "num_duplicate_tokens": duplicates,
+        "temporal_merges_per_segment": pieces.merged,
+    }
+    if use_sink:
+        info["sink_score_per_segment"] = sink_per_segment
+    if notes:
+        info["notes"] = list(dict.fromkeys(notes))
+    note = (
+        f"FlashVID budget: ceil(S*r*expansion) = {budget} tokens per frame ({n_adts} ADTS + "
+        f"{n_sttm} merged; expansion {params.expansion} because the in-LLM stage is inactive); "
+        f"per-frame ceil of cluster counts, temporal merges and segment sizes move the total "
+        f"({kept} delivered, {duplicates} duplicate global indices)"
+    )
+    return finish(
+        tokens,
+        cfg,
+        feats[order],
+        frame[order],
+        position[order],
+        info,
+        grid_newlines="nonempty_rows" if fixed else "none",
+        budget_note=note,
+    )
+
+
+def _segment_lengths(frame_mean: torch.Tensor, params: FlashVidParams, fixed: bool) -> list[int]:
+    """Cut where consecutive mean-pooled frames have cosine < threshold, plus complementary cuts."""
+    t = frame_mean.shape[0]
+    if not params.do_segment:
+        return [t]
+    pooled = torch.nn.functional.normalize(frame_mean, dim=-1, eps=NORM_EPS)
+    sim = (pooled[:-1] * pooled[1:]).sum(dim=-1)
+    cuts = torch.nonzero(sim < params.segment_threshold).flatten()
+    need = params.min_segment_num - (cuts.numel() + 1)
+    if need > 0 and params.complementary_segment:
+        sim = sim.clone()
+        sim[sim < params.segment_threshold] = 1.0
+        extra = torch.topk(sim, k=min(need, t - 1), largest=False).indices
+        cuts = torch.cat([cuts, extra]).sort().values
+    if fixed:
+        cuts = torch.unique(cuts)
+    bounds = [-1, *cuts.tolist(), t - 1]
+    return [b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _compress_segment(
+    xs: torch.Tensor,
+    frame_mean: torch.Tensor,
+    importance: torch.Tensor,
+    offset: int,
+    counts_per_frame: tuple[int, int],
+    params: FlashVidParams,
+    fixed: bool,
+    generator: torch.Generator,
+    pieces: _Pieces,
+    notes: list[str],
+) -> torch.Tensor:
+    """ADTS, TAM and spatial clustering of one segment; appends its tokens, returns ADTS idx."""
+    f, s, d = xs.shape
+    n_adts, n_sttm = counts_per_frame
+    x32 = xs.float()
+    gram = torch.bmm(x32, x32.transpose(1, 2))  # [F, S, S], reused by ADTS and clustering
+    norm = x32.norm(dim=-1).clamp_min(NORM_EPS)  # [F, S]
+    frames = torch.arange(f, device=xs.device)
+
+    relevance = x32 @ frame_mean.mean(dim=0)  # event relevance <x, segment mean>, [F, S]
+    adts = _adts(gram, norm, importance * params.attention_scale, relevance, n_adts, fixed, notes)
+    adts_mask = torch.zeros(f, s, dtype=torch.bool, device=xs.device)
+    adts_mask[frames[:, None], adts] = True
+    pieces.add(
+        x32[frames[:, None], adts].reshape(-1, d),
+        (offset + frames)[:, None].expand_as(adts),
+        adts,
+    )
+    if n_sttm == 0 or f == 1:
+        pieces.merged.append(0)
+    if n_sttm == 0:
+        return adts
+
+    if f > 1:
+        keep_mask, values, changed = _temporal_merge(
+            x32, norm, adts_mask, (n_adts + n_sttm) * f, params.temporal_threshold, notes
+        )
+        pieces.merged.append(int((~(keep_mask | adts_mask)).sum()))
+    else:
+        keep_mask = ~adts_mask if fixed else torch.ones_like(adts_mask)
+        values = x32[0][keep_mask[0]] if fixed else x32[0]  # the reference re-clusters all S
+        changed = torch.zeros(values.shape[0], dtype=torch.bool, device=xs.device)
+    counts = keep_mask.sum(dim=1).tolist()
+    total = sum(counts)
+    if total == 0:
+        notes.append("a segment had no tokens left for merging (the reference divides by 0)")
+        return adts
+    ratio = (n_sttm * f) / total  # float64, as the reference (§8.14)
+    kept_frame, kept_pos = torch.nonzero(keep_mask, as_tuple=True)
+    if ratio >= 1.0:
+        pieces.add(values, offset + kept_frame, kept_pos)
+        return adts
+    clusters = [math.ceil(c * ratio) for c in counts]
+    feats, frame, pos = _cluster(
+        values, changed, keep_mask, counts, clusters, gram, params.cluster_knn, generator
+    )
+    pieces.add(feats, offset + frame, pos)
+    return adts
+
+
+def _adts(
+    gram: torch.Tensor,
+    norm: torch.Tensor,
+    attention: torch.Tensor,
+    relevance: torch.Tensor,
+    n_adts: int,
+    fixed: bool,
+    notes: list[str],
+) -> torch.Tensor:
+    """ADTS v2: greedy max-min over attention- and relevance-calibrated cosine distances."""
+    f, s = norm.shape
+    device = norm.device
+    count = min(n_adts, s) if fixed else n_adts
+    if count == 0:
+        return torch.empty(f, 0, dtype=torch.long, device=device)
+    dist = 1.0 - gram / (norm[:, :, None] * norm[:, None, :])
+    dist = dist * attention[:, None, :] * relevance[:, None, :]  # [F, i, n]
+    k = min(2, s)
+    if k < 2:
+        notes.append("one token per frame: ADTS starts from the only token")
+    first = torch.topk(dist, k, dim=1, largest=False).values[:, k - 1, :].argmax(dim=-1)
+    frames = torch.arange(f, device=device)
+    chosen = [first]
+    running = dist[frames, first]  # [F, S]: min distance to the chosen tokens
+    taken = torch.zeros(f, s, dtype=torch.bool, device=device) if fixed else None
+    for _ in range(1, count):
+        if taken is not None:
+            taken[frames, chosen[-1]] = True
+            nxt = running.masked_fill(taken, -math.inf).argmax(dim=-1)
+        else:
+            nxt = running.argmax(dim=-1)
+        chosen.append(nxt)
+        running = torch.minimum(running, dist[frames, nxt])
+    return torch.stack(chosen, dim=1).sort(dim=1).values
+
+
+def _temporal_merge(
+    x32: torch.Tensor,
+    norm: torch.Tensor,
+    adts_mask: torch.Tensor,
+    lower_bound: int,
+    threshold: float,
+    notes: list[str],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """TAM: fold each token into its most similar token of the previous frame (chains included).
+
+    Returns the kept mask ``[F, S]``, the kept tokens ``[K, D]`` (frame-major, ascending
+    position) and which of them changed (received merges), without touching ``x32``.
+    """
+    f, s, d = x32.shape
+    device = x32.device
+    cos = torch.bmm(x32[1:], x32[:-1].transpose(1, 2))
+    cos = cos / (norm[1:, :, None] * norm[:-1, None, :])
+    cos.masked_fill_(adts_mask[1:, :, None], -1.0)
+    cos.masked_fill_(adts_mask[:-1, None, :], -1.0)
+    best, arg = cos.max(dim=-1)
+    best = torch.cat([best.new_full((1, s), -1.0), best])
+    arg = torch.cat([arg.new_zeros((1, s)), arg])
+    merge = best > threshold
+    if int((~merge).sum()) < lower_bound:
+        k = f * s - lower_bound
+        if k > 0:
+            th = torch.topk(best.flatten(), k).values[-1].clamp_min(-1.0 + 1e-6)
+            merge = best > th
+        else:
+            notes.append(
+                "budget >= tokens per frame: no temporal merging (the reference would fail)"
+            )
+            merge = torch.zeros_like(merge)
+
+    # Reference loop (last frame first, in place): a merged token adds its running SUM to its
+    # parent and counts as one there. Unrolled, a kept token ends as (sum of X over its merge
+    # tree) / (1 + number of direct children), which one scatter-add computes.
+    flat_idx = torch.arange(f * s, device=device).view(f, s)
+    parent = flat_idx[:-1].gather(1, arg[1:])  # [F-1, S]: flat index of the best match
+    root = flat_idx.clone()
+    for t in range(1, f):
+        root[t] = torch.where(merge[t], root[t - 1][arg[t]], flat_idx[t])
+    children = torch.bincount(parent[merge[1:]], minlength=f * s)
+    keep_mask = ~merge & ~adts_mask
+    flat = torch.nonzero(keep_mask.flatten()).flatten()
+    slot = torch.full((f * s,), flat.numel(), dtype=torch.long, device=device)
+    slot[flat] = torch.arange(flat.numel(), device=device)
+    sums = torch.zeros(flat.numel() + 1, d, dtype=x32.dtype, device=device)
+    sums.index_add_(0, slot[root.flatten()], x32.reshape(f * s, d))
+    count = children[flat] + 1
+    values = sums[:-1] / count[:, None].to(x32.dtype)
+    return keep_mask, values, count > 1
+
+
+def _cluster(
+    values: torch.Tensor,
+    changed: torch.Tensor,
+    keep_mask: torch.Tensor,
+    counts: list[int],
+    clusters: list[int],
+    gram: torch.Tensor,
+    knn: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """DPC-kNN per frame, one call (and noise draw) each as the reference: cluster means."""
+    d = values.shape[1]
+    feats: list[torch.Tensor] = []
+    frames: list[torch.Tensor] = []
+    positions: list[torch.Tensor] = []
+    start = 0
+    for t, (n, nc) in enumerate(zip(counts, clusters, strict=True)):
+        rows = values[start : start + n]
+        moved = changed[start : start + n]
+        start += n
+        if nc == 0:
+            continue
+        pos = torch.nonzero(keep_mask[t]).flatten()
+        dist = _frame_distances(rows, moved, gram[t], pos)
+        score = density_peak_score(dist[None], min(nc, knn), generator)[0]
+        centres = torch.topk(score, nc).indices  # score descending, the reference's tie order
+        assign = dist[:, centres].argmin(dim=1)
+        assign[centres] = torch.arange(nc, device=values.device)
+        sums = torch.zeros(nc, d, dtype=values.dtype, device=values.device)
+        sums.index_add_(0, assign, rows)
+        members = torch.bincount(assign, minlength=nc).to(values.dtype)
+        feats.append(sums / members[:, None])
+        frames.append(torch.full((nc,), t, dtype=torch.long, device=values.device))
+        positions.append(pos[centres])
+    return torch.cat(feats), torch.cat(frames), torch.cat(positions)
+
+
+def _frame_distances(
+    rows: torch.Tensor, moved: torch.Tensor, gram: torch.Tensor, pos: torch.Tensor
+) -> torch.Tensor:
+    """Scaled distances ``[N, N]`` of one frame's kept tokens.
+
+    Small frames use ``cdist`` exactly as the reference; larger ones reuse the segment Gram
+    (``|a|^2 + |b|^2 - 2ab``) and recompute only the rows changed by temporal merging.
+    """
+    n, d = rows.shape
+    if n <= CDIST_DIRECT_MAX:
+        return pairwise_distance(rows)
+    g = gram[pos[:, None], pos[None, :]]
+    idx = torch.nonzero(moved).flatten()
+    if idx.numel() > 0:
+        sub = rows[idx] @ rows.T  # [C, N]
+        g[:, idx] = sub.T
+        g[idx, :] = sub
+    sq = torch.diagonal(g)
+    return (sq[:, None] + sq[None, :] - 2.0 * g).clamp_min(0.0).sqrt() / math.sqrt(d)
+
+
+register_method(
+    MethodSpec(
+        name="flashvid",
+        params_type=FlashVidParams,
+        run=flashvid,
+        needs=frozenset({"attention"}),
+        summary="FlashVID: segments, attention-diversity selection, temporal merging, DPC-kNN",
+    )
+)

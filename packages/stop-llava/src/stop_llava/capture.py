@@ -1,0 +1,100 @@
+"""Attention capture on one SigLIP layer under sdpa: hooks on its q/k projections.
+
+SigLIP has no rotary embedding, so ``softmax(q k^T * scale)`` from the projections is exactly
+the layer's attention. It is reduced on the fly to the attention each patch *receives* (mean
+over heads, then over queries), a few frames at a time, so the full
+``[frames, heads, N, N]`` tensor never exists; the keys are kept averaged over heads.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+
+
+class SiglipAttentionCapture:
+    """Forward hooks on ``attn.q_proj``/``attn.k_proj``; results in ``received`` and ``keys``.
+
+    ``received`` is ``[F, N]`` float32 (rows sum to 1), ``keys`` ``[F, N, head_dim]`` float32.
+    ``chunk_frames`` bounds the memory of the reduction to ``chunk * heads * N * N`` floats.
+    """
+
+    def __init__(self, attn: nn.Module, *, chunk_frames: int = 4, keep_keys: bool = True) -> None:
+        for name in ("q_proj", "k_proj", "num_heads", "head_dim", "scale"):
+            if not hasattr(attn, name):
+                raise TypeError(f"{type(attn).__name__} is not a SigLIP attention (no {name!r})")
+        if chunk_frames < 1:
+            raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+        self.attn = attn
+        self.chunk_frames = chunk_frames
+        self.keep_keys = keep_keys
+        self._q: torch.Tensor | None = None
+        self._received: list[torch.Tensor] = []
+        self._keys: list[torch.Tensor] = []
+        self.seconds = 0.0
+        self._handles = [
+            attn.q_proj.register_forward_hook(self._on_q),
+            attn.k_proj.register_forward_hook(self._on_k),
+        ]
+
+    def _on_q(self, module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        self._q = output.detach()
+
+    def _on_k(self, module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        if self._q is None:
+            raise RuntimeError("k_proj ran before q_proj: unsupported attention layout")
+        q, k = self._q, output.detach()
+        self._q = None
+        start = time.perf_counter()
+        heads = self.attn.num_heads
+        self._received.append(attention_received(q, k, heads, self.attn.scale, self.chunk_frames))
+        if self.keep_keys:
+            f, n, _ = k.shape
+            self._keys.append(k.view(f, n, heads, -1).float().mean(dim=2))
+        if k.is_cuda:
+            torch.cuda.synchronize(k.device)
+        self.seconds += time.perf_counter() - start
+
+    @property
+    def received(self) -> torch.Tensor:
+        """``[F, N]`` attention received per patch over every forward since construction."""
+        if not self._received:
+            raise RuntimeError("no forward pass went through the captured layer")
+        return torch.cat(self._received)
+
+    @property
+    def keys(self) -> torch.Tensor:
+        """``[F, N, head_dim]`` keys averaged over heads."""
+        if not self._keys:
+            raise RuntimeError("no keys captured (keep_keys=False or no forward pass)")
+        return torch.cat(self._keys)
+
+    def remove(self) -> None:
+        """Remove both hooks (idempotent)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        self._q = None
+
+
+def attention_received(
+    q: torch.Tensor, k: torch.Tensor, num_heads: int, scale: float, chunk_frames: int = 4
+) -> torch.Tensor:
+    """``[F, N]`` mean over heads then queries of ``softmax(q k^T * scale)``, chunked over F.
+
+    Softmax runs in float32 and is cast to the query dtype before averaging, as the
+    reference tower does; the mean is accumulated in float32.
+    """
+    f, n, c = q.shape
+    head_dim = c // num_heads
+    out = torch.empty(f, n, dtype=torch.float32, device=q.device)
+    for start in range(0, f, chunk_frames):
+        stop = min(f, start + chunk_frames)
+        qc = q[start:stop].reshape(stop - start, n, num_heads, head_dim).transpose(1, 2)
+        kc = k[start:stop].reshape(stop - start, n, num_heads, head_dim).transpose(1, 2)
+        logits = torch.matmul(qc, kc.transpose(-1, -2)) * scale
+        probs = torch.softmax(logits, dim=-1, dtype=torch.float32).to(q.dtype)
+        out[start:stop] = probs.float().mean(dim=1).mean(dim=1)
+    return out
