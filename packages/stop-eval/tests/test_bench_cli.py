@@ -40,3 +40,26 @@ def test_prune_bench_writes_json(tmp_path, capsys) -> None:
         assert len(r["runs_ms"]) == 2 and r["median_ms"] > 0 and r["kept"] == 6
     assert "torch" in data["environment"]
     assert "median ms" in capsys.readouterr().out
+
+
+def test_capture_bench_runs_each_variant(tmp_path, capsys) -> None:
+    out = tmp_path / "capture.json"
+    main(
+        [
+            "capture",
+            "--frames",
+            "1",
+            "--layers",
+            "1",
+            "--repeats",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
+    rows = json.loads(out.read_text())["results"]
+    assert [r["variant"] for r in rows] == ["tower", "hooks", "eager"]
+    assert all(r["median_s"] > 0 and r["peak_mb"] > 0 for r in rows)
+    assert "x tower" in capsys.readouterr().out

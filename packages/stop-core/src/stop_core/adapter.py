@@ -176,6 +176,19 @@ class _Missing:
 _MISSING: Any = _Missing()
 
 
+def pad_token_id(model: torch.nn.Module) -> int:
+    """The pad id generation uses (generation config, then model configs, else 0)."""
+    for source in (
+        getattr(model, "generation_config", None),
+        model.config,
+        getattr(model.config, "text_config", None),
+    ):
+        value = getattr(source, "pad_token_id", None) if source is not None else None
+        if value is not None:
+            return int(value[0] if isinstance(value, (list, tuple)) else value)
+    return 0
+
+
 def get_adapter(model: torch.nn.Module) -> StopAdapter | None:
     """The adapter attached to ``model``, if any."""
     return model.__dict__.get(ADAPTER_ATTRIBUTE)

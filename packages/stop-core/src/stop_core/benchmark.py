@@ -11,8 +11,10 @@ import json
 import platform
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -49,21 +51,29 @@ def synthetic_tokens(
     hidden: int,
     *,
     seed: int = 0,
+    scenes: int = 4,
     dtype: torch.dtype = torch.float32,
     device: str = "cpu",
 ) -> VideoTokens:
-    """Random pooled tokens with a few persistent sinks, shaped like a backbone's output."""
+    """Random pooled tokens shaped like a backbone's output, with video-like structure.
+
+    The video has ``scenes`` scenes of consecutive frames (tokens = scene content + small
+    per-frame change, frame embeddings likewise) and four persistent attention sinks.
+    """
     g = torch.Generator().manual_seed(seed)
     s = grid[0] * grid[1]
+    scene_of = torch.arange(frames) * scenes // max(frames, 1)
     logits = torch.randn(frames, s, generator=g)
     logits[:, torch.randperm(s, generator=g)[:4]] += 4.0  # planted sinks
-    base = torch.randn(1, s, hidden, generator=g)
-    feats = base + 0.5 * torch.randn(frames, s, hidden, generator=g)  # temporal redundancy
+    content = torch.randn(scenes, s, hidden, generator=g)
+    feats = content[scene_of] + 0.3 * torch.randn(frames, s, hidden, generator=g)
+    scene_emb = torch.randn(scenes, 1152, generator=g)
+    emb = scene_emb[scene_of] + 0.1 * torch.randn(frames, 1152, generator=g)
     return VideoTokens(
         features=feats.to(device=device, dtype=dtype),
         attention=torch.softmax(logits, dim=-1).to(device),
         keys=torch.randn(frames, s, 72, generator=g).to(device),
-        frame_embeddings=torch.randn(frames, 1152, generator=g).to(device),
+        frame_embeddings=emb.to(device),
         grid=grid,
     )
 
@@ -165,8 +175,8 @@ def format_table(rows: list[PruneTiming]) -> str:
     return "\n".join(lines)
 
 
-def write_json(rows: list[PruneTiming], path: Path) -> None:
-    """Write the rows with the environment as ``{"environment": ..., "results": [...]}``."""
+def write_json(rows: Sequence[Any], path: Path) -> None:
+    """Write dataclass rows with the environment as ``{"environment": ..., "results": [...]}``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"environment": environment(), "results": [asdict(r) for r in rows]}
     path.write_text(json.dumps(payload, indent=2))

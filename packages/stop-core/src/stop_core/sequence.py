@@ -136,3 +136,38 @@ def rebuild_sequences(
         out_mask[b, cols] = 1
         out_src[b, cols] = src
     return RebuiltSequences(out_ids, out_mask, out_src, lengths)
+
+
+def assign_videos(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    video_token_id: int,
+    per_video: list[int],
+) -> list[list[int]]:
+    """Map videos (in order) to samples by their placeholder counts: video indices per sample.
+
+    ``per_video[i]`` is the number of placeholders video ``i`` has in the unpruned prompt;
+    a mismatch between prompts and videos raises ``ValueError`` naming the counts.
+    """
+    mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+    counts = ((input_ids == video_token_id) & (mask != 0)).sum(dim=1).tolist()
+    runs: list[list[int]] = []
+    video = 0
+    for b, count in enumerate(counts):
+        sample: list[int] = []
+        while count > 0:
+            if video >= len(per_video) or per_video[video] > count:
+                raise ValueError(
+                    f"sample {b}: video placeholders do not match video_grid_thw "
+                    f"({count} left, next video needs "
+                    f"{per_video[video] if video < len(per_video) else 'nothing'})"
+                )
+            count -= per_video[video]
+            sample.append(video)
+            video += 1
+        runs.append(sample)
+    if video != len(per_video):
+        raise ValueError(
+            f"the prompts have placeholders for {video} videos but {len(per_video)} were given"
+        )
+    return runs

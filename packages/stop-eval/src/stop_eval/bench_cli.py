@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stop_core.benchmark import add_prune_arguments, format_table, run_from_args, write_json
+from stop_core.benchmark import (
+    add_prune_arguments,
+    format_table,
+    run_from_args,
+    write_json,
+)
+from stop_eval.bench_capture import (
+    add_capture_arguments,
+    format_capture_table,
+    run_capture_benchmark,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     prune = sub.add_parser("prune", help="latency of stop_core.prune per method, SToP off/on")
     add_prune_arguments(prune)
+    capture = sub.add_parser(
+        "capture", help="attention-capture overhead vs an unhooked and an eager SigLIP tower"
+    )
+    add_capture_arguments(capture)
     return parser
 
 
@@ -25,4 +39,10 @@ def main(argv: list[str] | None = None) -> None:
         print(format_table(rows))
         if args.out:
             write_json(rows, Path(args.out))
+            print(f"wrote {args.out}")
+    elif args.command == "capture":
+        timings = run_capture_benchmark(args)
+        print(format_capture_table(timings))
+        if args.out:
+            write_json(timings, Path(args.out))
             print(f"wrote {args.out}")

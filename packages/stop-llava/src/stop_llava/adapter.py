@@ -18,9 +18,9 @@ from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from stop_core import PruningConfig, VideoTokens, get_method, lay_out, prune
-from stop_core.adapter import SampleAccounting, StageTimer, StopAdapter
+from stop_core.adapter import SampleAccounting, StageTimer, StopAdapter, pad_token_id
 from stop_core.layout import LAYOUT_MODES
-from stop_core.sequence import RunReplacement, rebuild_sequences
+from stop_core.sequence import RunReplacement, assign_videos, rebuild_sequences
 from stop_llava.capture import SiglipAttentionCapture
 from stop_llava.frame_head import FrameHead
 from stop_llava.pooling import POOL_MODES, pool_2d, pooled_grid
@@ -48,7 +48,7 @@ class LlavaStopAdapter(StopAdapter):
         pool_mode: str | None = None,
         newline_mode: str | None = None,
         frame_head: FrameHead | None = None,
-        chunk_frames: int = 4,
+        chunk_frames: int = 2,
         seed: int = 0,
     ) -> None:
         super().__init__(model, cfg, seed=seed)
@@ -158,30 +158,22 @@ class LlavaStopAdapter(StopAdapter):
             )
         video_id = self.model.config.video_token_id
         attention_mask = kwargs.get("attention_mask")
-        runs = assign_videos(
-            input_ids,
-            attention_mask,
-            video_id,
-            frames * self.hf_tokens_per_frame + 1,
-            [int(s.shape[0]) for s in sequences],
-        )
+        per_video = frames * self.hf_tokens_per_frame + 1
+        runs = assign_videos(input_ids, attention_mask, video_id, [per_video] * n_videos)
         for b, sample_runs in enumerate(runs):
-            for video, _ in sample_runs:
+            for video in sample_runs:
                 records[video].sample = b
         pad_id = pad_token_id(self.model)
         rebuilt = rebuild_sequences(
             input_ids,
             attention_mask,
             video_id,
-            [
-                [RunReplacement(original, sequences[video].shape[0]) for video, original in r]
-                for r in runs
-            ],
+            [[RunReplacement(per_video, int(sequences[v].shape[0])) for v in r] for r in runs],
             pad_id=pad_id,
         )
         kwargs["input_ids"] = rebuilt.input_ids
         kwargs["attention_mask"] = rebuilt.attention_mask
-        order = [video for r in runs for video, _ in r]
+        order = [v for r in runs for v in r]
         embeds = torch.cat([sequences[v] for v in order])[None]
         mm["video"] = BaseModelOutputWithPooling(pooler_output=embeds)
         kwargs["mm_encoder_outputs"] = mm
@@ -312,49 +304,6 @@ def resolve_layer(layer: int | None, feature_layer: int | list[int], num_layers:
             f"attention layer {layer} is out of range for a tower with {num_layers} layers"
         )
     return index
-
-
-def assign_videos(
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor | None,
-    video_token_id: int,
-    per_video: int,
-    new_lengths: list[int],
-) -> list[list[tuple[int, int]]]:
-    """Map videos (in order) to samples by their placeholder counts: ``[(video, original)]``."""
-    mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-    counts = ((input_ids == video_token_id) & (mask != 0)).sum(dim=1).tolist()
-    runs: list[list[tuple[int, int]]] = []
-    video = 0
-    for b, count in enumerate(counts):
-        if count % per_video:
-            raise ValueError(
-                f"sample {b} has {count} video placeholders, not a multiple of the {per_video} "
-                "one video needs (frames * pooled tokens + 1)"
-            )
-        sample_runs = []
-        for _ in range(count // per_video):
-            sample_runs.append((video, per_video))
-            video += 1
-        runs.append(sample_runs)
-    if video != len(new_lengths):
-        raise ValueError(
-            f"the prompts have placeholders for {video} videos but {len(new_lengths)} were given"
-        )
-    return runs
-
-
-def pad_token_id(model: nn.Module) -> int:
-    """The pad id generation uses (generation config, then text config, else 0)."""
-    for source in (
-        getattr(model, "generation_config", None),
-        model.config,
-        getattr(model.config, "text_config", None),
-    ):
-        value = getattr(source, "pad_token_id", None) if source is not None else None
-        if value is not None:
-            return int(value[0] if isinstance(value, (list, tuple)) else value)
-    return 0
 
 
 __all__ = ["BACKBONES", "LlavaStopAdapter"]

@@ -21,7 +21,7 @@ class SiglipAttentionCapture:
     ``chunk_frames`` bounds the memory of the reduction to ``chunk * heads * N * N`` floats.
     """
 
-    def __init__(self, attn: nn.Module, *, chunk_frames: int = 4, keep_keys: bool = True) -> None:
+    def __init__(self, attn: nn.Module, *, chunk_frames: int = 2, keep_keys: bool = True) -> None:
         for name in ("q_proj", "k_proj", "num_heads", "head_dim", "scale"):
             if not hasattr(attn, name):
                 raise TypeError(f"{type(attn).__name__} is not a SigLIP attention (no {name!r})")
@@ -80,7 +80,7 @@ class SiglipAttentionCapture:
 
 
 def attention_received(
-    q: torch.Tensor, k: torch.Tensor, num_heads: int, scale: float, chunk_frames: int = 4
+    q: torch.Tensor, k: torch.Tensor, num_heads: int, scale: float, chunk_frames: int = 2
 ) -> torch.Tensor:
     """``[F, N]`` mean over heads then queries of ``softmax(q k^T * scale)``, chunked over F.
 

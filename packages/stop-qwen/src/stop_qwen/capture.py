@@ -1,0 +1,100 @@
+"""Attention capture on one Qwen2.5-VL vision block under sdpa (a forward pre-hook).
+
+The hook sees the block attention's inputs (normalised hidden states, ``cu_seqlens`` and the
+vision rotary embedding), recomputes q/k exactly as the block does, and reduces each attention
+chunk (a window, or one temporal slice for full-attention blocks) to the attention every patch
+*receives* (mean over heads, then over the chunk's queries). Tokens inside the tower are in
+window order; ``merge_to_tokens`` maps patch scores to merged tokens in the original order.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import apply_rotary_pos_emb_vision
+
+
+class QwenVisionAttentionCapture:
+    """Pre-hook on one ``Qwen2_5_VLVisionAttention``; ``received`` ``[N]``, ``keys`` ``[N, hd]``.
+
+    Both are per patch, in the tower's window order, float32. ``max_chunk`` bounds how many
+    queries of a chunk are processed at once (memory ``heads * max_chunk * chunk_len``).
+    """
+
+    def __init__(self, attn: nn.Module, *, keep_keys: bool = True, max_chunk: int = 1024) -> None:
+        for name in ("qkv", "num_heads", "scaling"):
+            if not hasattr(attn, name):
+                raise TypeError(f"{type(attn).__name__} is not a Qwen2.5-VL vision attention")
+        self.attn = attn
+        self.keep_keys = keep_keys
+        self.max_chunk = max_chunk
+        self.seconds = 0.0
+        self._received: list[torch.Tensor] = []
+        self._keys: list[torch.Tensor] = []
+        self._handle = attn.register_forward_pre_hook(self._pre, with_kwargs=True)
+
+    @torch.no_grad()
+    def _pre(self, module: nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+        start = time.perf_counter()
+        hidden = args[0] if args else kwargs["hidden_states"]
+        cu = kwargs["cu_seqlens"] if "cu_seqlens" in kwargs else args[1]
+        cos, sin = kwargs["position_embeddings"]
+        n = hidden.shape[0]
+        heads = module.num_heads
+        q, k, _ = module.qkv(hidden).reshape(n, 3, heads, -1).permute(1, 0, 2, 3).unbind(0)
+        if self.keep_keys:
+            self._keys.append(k.float().mean(dim=1))
+        q, k = apply_rotary_pos_emb_vision(q, k, cos, sin)
+        received = torch.empty(n, dtype=torch.float32, device=hidden.device)
+        bounds = cu.tolist()
+        for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+            if e <= s:
+                continue
+            kc = k[s:e].transpose(0, 1)  # [heads, L, hd]
+            total = torch.zeros(e - s, dtype=torch.float32, device=hidden.device)
+            for qs in range(s, e, self.max_chunk):
+                qe = min(e, qs + self.max_chunk)
+                qc = q[qs:qe].transpose(0, 1)
+                probs = torch.softmax(
+                    torch.matmul(qc, kc.transpose(-1, -2)) * module.scaling,
+                    dim=-1,
+                    dtype=torch.float32,
+                )
+                total += probs.sum(dim=(0, 1))
+            received[s:e] = total / (heads * (e - s))
+        self._received.append(received)
+        if hidden.is_cuda:
+            torch.cuda.synchronize(hidden.device)
+        self.seconds += time.perf_counter() - start
+
+    @property
+    def received(self) -> torch.Tensor:
+        """``[N]`` attention received per patch (window order) of the last forward."""
+        if not self._received:
+            raise RuntimeError("no forward pass went through the captured vision block")
+        return self._received[-1]
+
+    @property
+    def keys(self) -> torch.Tensor:
+        """``[N, head_dim]`` pre-rotary keys averaged over heads (window order)."""
+        if not self._keys:
+            raise RuntimeError("no keys captured (keep_keys=False or no forward pass)")
+        return self._keys[-1]
+
+    def remove(self) -> None:
+        """Remove the hook (idempotent)."""
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+
+def merge_to_tokens(
+    per_patch: torch.Tensor, window_index: torch.Tensor, merge_unit: int
+) -> torch.Tensor:
+    """Per-patch values (window order) -> per merged token, mean of its patches, original order."""
+    n = per_patch.shape[0]
+    merged = per_patch.reshape(n // merge_unit, merge_unit, *per_patch.shape[1:]).mean(dim=1)
+    return merged[torch.argsort(window_index.to(merged.device))]
