@@ -17,8 +17,9 @@ PruneFn = Callable[[VideoTokens, "PruningConfig", torch.Generator], PrunedVideo]
 class MethodSpec:
     """A registered method: ``run`` prunes, ``needs`` lists the ``VideoTokens`` fields it reads.
 
-    ``uses_sink`` says whether SToP (``mu_s``/``mu_t``) changes what the method does; ``paper``
-    names the origin for ``available_methods`` and the README support table.
+    ``uses_sink`` says whether SToP (``mu_s``/``mu_t``) changes what the method does and
+    ``stop_terms`` which SToP modules it has (``"STSP"``, ``"STTP"``); ``summary`` is a one-line
+    description for listings and the README support table.
     """
 
     name: str
@@ -26,6 +27,7 @@ class MethodSpec:
     run: PruneFn
     needs: frozenset[str] = frozenset()
     uses_sink: bool = True
+    stop_terms: tuple[str, ...] = ()
     summary: str = ""
 
 

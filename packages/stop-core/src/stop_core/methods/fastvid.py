@@ -292,6 +292,7 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
 register_method(
     MethodSpec(
         name="fastvid",
+        stop_terms=("STSP",),
         params_type=FastVidParams,
         run=fastvid,
         needs=frozenset({"attention", "frame_embeddings"}),

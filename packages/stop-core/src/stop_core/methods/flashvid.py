@@ -411,6 +411,7 @@ def _frame_distances(
 register_method(
     MethodSpec(
         name="flashvid",
+        stop_terms=("STSP",),
         params_type=FlashVidParams,
         run=flashvid,
         needs=frozenset({"attention"}),

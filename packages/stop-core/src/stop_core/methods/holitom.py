@@ -383,6 +383,7 @@ def _budget_note(
 register_method(
     MethodSpec(
         name="holitom",
+        stop_terms=("STSP", "STTP"),
         params_type=HoliTomParams,
         run=holitom,
         needs=frozenset({"attention"}),

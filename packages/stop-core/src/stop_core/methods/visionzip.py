@@ -368,6 +368,7 @@ def _budget_note(
 register_method(
     MethodSpec(
         name="visionzip",
+        stop_terms=("STSP",),
         params_type=VisionZipParams,
         run=visionzip,
         needs=frozenset({"attention", "keys"}),
