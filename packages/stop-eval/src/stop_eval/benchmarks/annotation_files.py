@@ -1,0 +1,111 @@
+"""Reading annotation files with errors that name the file and the record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stop_eval.benchmarks.base import AnnotationError, Protocol
+
+_MISSING = object()
+
+
+def check_protocol(protocol: str) -> Protocol:
+    """The protocol name, or ValueError; every adapter accepts exactly ``PROTOCOLS``."""
+    if protocol not in ("reference", "fixed"):
+        raise ValueError(f"unknown protocol {protocol!r}; expected 'reference' or 'fixed'")
+    return protocol  # type: ignore[return-value]
+
+
+def require_file(path: Path) -> Path:
+    """``path`` if it is a file, else FileNotFoundError naming it (a partial download)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"annotation file missing: {path}")
+    return path
+
+
+def read_json_list(path: Path) -> list[dict[str, Any]]:
+    """A JSON file holding a list of objects; anything else raises AnnotationError."""
+    require_file(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AnnotationError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, list):
+        raise AnnotationError(f"{path}: expected a JSON list of records, got {type(data).__name__}")
+    for index, record in enumerate(data):
+        if not isinstance(record, dict):
+            raise AnnotationError(
+                f"{path}: record {index} is {type(record).__name__}, not an object"
+            )
+    return data
+
+
+def read_parquet_rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows of a parquet file as dicts; unreadable files or missing columns: AnnotationError."""
+    import pyarrow.parquet as pq
+
+    require_file(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
+        raise AnnotationError(f"{path}: not a readable parquet file ({exc})") from exc
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise AnnotationError(f"{path}: missing column(s) {missing}; has {table.column_names}")
+    return table.select(list(columns)).to_pylist()
+
+
+def field(
+    record: dict[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    path: Path,
+    where: int | str,
+    default: Any = _MISSING,
+) -> Any:
+    """``record[key]`` checked against ``kind`` (None counts as missing).
+
+    A missing key without default, or a wrong type, raises AnnotationError naming file and record.
+    """
+    if key not in record or record[key] is None:
+        if default is not _MISSING:
+            return default
+        raise AnnotationError(f"{path}: record {where}: missing key {key!r}")
+    value = record[key]
+    if isinstance(value, bool) and bool not in _as_tuple(kind):
+        raise AnnotationError(f"{path}: record {where}: {key!r} has type bool")
+    if not isinstance(value, kind):
+        raise AnnotationError(
+            f"{path}: record {where}: {key!r} has type {type(value).__name__}, "
+            f"expected {_kind_name(kind)}"
+        )
+    return value
+
+
+def string_list(record: dict[str, Any], key: str, path: Path, where: int | str) -> list[str]:
+    """A non-empty list of strings (e.g. MCQA candidates), else AnnotationError."""
+    value = field(record, key, list, path, where)
+    if not value or not all(isinstance(v, str) for v in value):
+        raise AnnotationError(
+            f"{path}: record {where}: {key!r} must be a non-empty list of strings"
+        )
+    return value
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    return " or ".join(k.__name__ for k in _as_tuple(kind))
+
+
+def first_existing(candidates: Sequence[Path]) -> Path:
+    """The first candidate that exists, else the first one (a missing video is reported later)."""
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    return candidates[0]

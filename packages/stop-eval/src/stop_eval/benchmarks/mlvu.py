@@ -1,0 +1,96 @@
+"""MLVU multiple-choice dev set: seven task files, MVBench-style prompt and matcher.
+
+Layout (``VQA/MLVU/MLVU``): ``json/<n>_<task>.json`` and ``video/<n>_<task>/<video>``. The
+reference metric is the micro accuracy over all items; ``fixed`` adds ``m_avg``, the mean of the
+per-task accuracies that papers usually cite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stop_eval.benchmarks.annotation_files import (
+    check_protocol,
+    field,
+    read_json_list,
+    string_list,
+)
+from stop_eval.benchmarks.base import AnnotationError, Benchmark, Protocol, Sample
+from stop_eval.benchmarks.mcqa import option_letter, options_prompt, score_mcqa
+from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, mean, split_errors
+
+if TYPE_CHECKING:
+    from stop_eval.judge import Judge
+
+TASK_FILES: tuple[str, ...] = (
+    "1_plotQA",
+    "2_needle",
+    "3_ego",
+    "4_count",
+    "5_order",
+    "6_anomaly_reco",
+    "7_topic_reasoning",
+)
+
+
+def task_name(stem: str) -> str:
+    """``"1_plotQA"`` -> ``"plotQA"``: the task name without its ordering prefix."""
+    return stem.split("_", 1)[1]
+
+
+class MLVU(Benchmark):
+    """MLVU adapter: micro ``accuracy``, ``per_task``, and ``m_avg`` under the fixed protocol."""
+
+    name = "mlvu"
+    folder = "VQA/MLVU/MLVU"
+    markers = ("json/1_plotQA.json",)
+
+    def load(self, root: Path, protocol: Protocol) -> list[Sample]:
+        """Samples of the seven task files in order; the answer is the option letter."""
+        check_protocol(protocol)
+        samples = []
+        for stem in TASK_FILES:
+            path = root / "json" / f"{stem}.json"
+            for index, record in enumerate(read_json_list(path)):
+                video = field(record, "video", str, path, index)
+                question = field(record, "question", str, path, index)
+                candidates = string_list(record, "candidates", path, index)
+                answer = field(record, "answer", str, path, index)
+                letter = option_letter(candidates, answer)
+                if letter is None:
+                    raise AnnotationError(
+                        f"{path}: record {index}: answer {answer!r} is not among the candidates"
+                    )
+                duration = field(record, "duration", (int, float), path, index, default=None)
+                samples.append(
+                    Sample(
+                        id=f"{task_name(stem)}_{index}",
+                        benchmark=self.name,
+                        video=root / "video" / stem / video,
+                        prompt=options_prompt(question, candidates),
+                        answer=letter,
+                        meta={
+                            "task": task_name(stem),
+                            "question_type": record.get("question_type"),
+                            "duration": duration,
+                        },
+                    )
+                )
+        return samples
+
+    def score(
+        self, sample: Sample, pred: str, judge: Judge | None, protocol: Protocol
+    ) -> dict[str, Any]:
+        """First-standalone-letter match against the option letter."""
+        return score_mcqa(sample, pred)
+
+    def aggregate(self, records: list[dict[str, Any]], protocol: Protocol) -> dict[str, Any]:
+        """Micro ``accuracy`` and ``per_task``; ``fixed`` also reports ``m_avg`` (task mean)."""
+        ok, errors = split_errors(records)
+        per_task = grouped_accuracy(ok, "task")
+        metrics: dict[str, Any] = {"accuracy": accuracy(ok), "per_task": per_task}
+        if protocol == "fixed":
+            metrics["m_avg"] = mean(v for v in per_task.values() if v is not None)
+        metrics.update(n=len(ok), errors=errors, unparsed=sum(r.get("parsed") is None for r in ok))
+        return metrics

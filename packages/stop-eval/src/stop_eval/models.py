@@ -1,0 +1,138 @@
+"""Video LLMs behind one small interface: frames + prompt -> answer, tokens and timings.
+
+``load_video_model`` loads a checkpoint with ``from_pretrained`` (hub id or local path) or,
+without one, builds the embedded random-weight demo model of the backbone. SToP is applied
+once (``apply_stop``) and stays attached to that model instance.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from stop_core import PruningConfig
+from stop_eval.video import VideoMeta
+
+BACKBONES: tuple[str, ...] = ("llava_ov", "llava_video", "qwen2_5_vl")
+SYSTEM = "You are a helpful assistant."
+
+
+@dataclass
+class Generation:
+    """One answer with its token accounting (summed over the prompt's videos) and timings."""
+
+    text: str
+    tokens: dict[str, int]
+    timings: dict[str, float]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class VideoModel:
+    """A backbone model + processor with SToP attached; ``answer`` runs one greedy generation."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        processor: Any,  # noqa: ANN401 - a transformers processor
+        backbone: str,
+        cfg: PruningConfig,
+        *,
+        max_new_tokens: int,
+        seed: int = 0,
+        adapter_options: dict[str, Any] | None = None,
+        random_weights: bool = False,
+    ) -> None:
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
+        self.model = model.eval()
+        self.processor = processor
+        self.backbone = backbone
+        self.cfg = cfg
+        self.max_new_tokens = max_new_tokens
+        self.random_weights = random_weights
+        options = {"seed": seed, **(adapter_options or {})}
+        if backbone == "qwen2_5_vl":
+            from stop_qwen import apply_stop
+        else:
+            from stop_llava import apply_stop
+        self.adapter = apply_stop(model, cfg, backbone=backbone, **options)
+
+    def close(self) -> None:
+        """Remove SToP from the model."""
+        self.adapter.detach()
+
+    def build_prompt(self, prompt: str) -> str:
+        """The chat text of the official evaluation (ChatML, system prompt, video first)."""
+        video = (
+            "<|vision_start|><|video_pad|><|vision_end|>"
+            if self.backbone == "qwen2_5_vl"
+            else "<video>\n"
+        )
+        return (
+            f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n{video}{prompt}"
+            "<|im_end|>\n<|im_start|>assistant\n"
+        )
+
+    def inputs(self, frames: np.ndarray, meta: VideoMeta, prompt: str) -> dict[str, Any]:
+        """Processor outputs for one video and one prompt (frames already sampled)."""
+        text = self.build_prompt(prompt)
+        if self.backbone == "qwen2_5_vl":
+            duration = max(meta.duration, 1e-6)
+            fps = len(frames) / duration if meta.duration > 0 else max(meta.fps, 1.0)
+            batch = self.processor(
+                text=[text],
+                videos=[frames],
+                return_tensors="pt",
+                videos_kwargs={
+                    "video_metadata": [{"fps": fps, "total_num_frames": len(frames)}],
+                    "do_sample_frames": False,
+                },
+            )
+        else:
+            batch = self.processor(text=[text], videos=[frames], return_tensors="pt")
+        device = next(self.model.parameters()).device
+        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+    @torch.no_grad()
+    def answer(
+        self, frames: np.ndarray, meta: VideoMeta, prompt: str, max_new_tokens: int | None = None
+    ) -> Generation:
+        """Greedy answer; timings: total generate, vision/capture/prune from the adapter."""
+        batch = self.inputs(frames, meta, prompt)
+        prompt_len = int(batch["input_ids"].shape[1])
+        start = time.perf_counter()
+        out = self.model.generate(
+            **batch, do_sample=False, max_new_tokens=max_new_tokens or self.max_new_tokens
+        )
+        total = time.perf_counter() - start
+        new = out[0, self.sequence_length(prompt_len) :]
+        text = self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+        records = self.adapter.accounting
+        tokens = {
+            "before": sum(r.tokens_before for r in records),
+            "requested": sum(r.requested for r in records),
+            "kept": sum(r.kept for r in records),
+            "sequence": sum(r.sequence_tokens for r in records),
+        }
+        timings = {
+            "generate": total,
+            "vision": sum(r.vision_seconds for r in records),
+            "capture": sum(r.capture_seconds for r in records),
+            "prune": sum(r.prune_seconds for r in records),
+        }
+        return Generation(
+            text=text,
+            tokens=tokens,
+            timings=timings,
+            notes={"frame_embedding": [r.notes.get("frame_embedding") for r in records]},
+        )
+
+    def sequence_length(self, prompt_len: int) -> int:
+        """Length of the (shrunk) prompt the model actually saw."""
+        records = self.adapter.accounting
+        removed = sum(r.tokens_before - r.sequence_tokens for r in records)
+        return prompt_len - removed
