@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from llava_reference import eager_vision
 from llava_testkit import hook_state, make_inputs
-from reference_pipeline import eager_vision
 from transformers import SiglipVisionConfig, SiglipVisionModel
 
 from stop_llava import SiglipAttentionCapture, attention_received

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from llava_reference import reference_sequences, spliced_logits
 from llava_testkit import GENERATE, make_inputs
-from reference_pipeline import reference_sequences, spliced_logits
 
 from stop_core import PruningConfig
 from stop_llava import stop_pruning

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
+from qwen_reference import BlockRecorder, eager_block
 from qwen_testkit import make_inputs
-from reference_pipeline import BlockRecorder, eager_block
 
 from stop_qwen import QwenVisionAttentionCapture, merge_to_tokens
 

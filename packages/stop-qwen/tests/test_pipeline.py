@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from qwen_reference import manual_first_logits
 from qwen_testkit import GENERATE, PositionRecorder, make_inputs
-from reference_pipeline import manual_first_logits
 
 from stop_core import PruningConfig
 from stop_qwen import stop_pruning
