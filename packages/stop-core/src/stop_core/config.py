@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from stop_core.errors import check_finite_number
 from stop_core.params import MethodParams
-from stop_core.presets import DEFAULT_GAMMA, stop_strengths
+from stop_core.presets import DEFAULT_GAMMA, PARAM_OVERRIDES, stop_strengths
 from stop_core.registry import get_method
 
 Variant = Literal["reference", "fixed"]
@@ -82,6 +82,7 @@ class PruningConfig:
         """
         spec = get_method(method)
         mu_s, mu_t = stop_strengths(method, backbone, scorer) if use_stop else (0.0, 0.0)
+        params = {**PARAM_OVERRIDES.get((backbone, method), {}), **params}
         try:
             method_params = spec.params_type(**params)
         except TypeError as exc:
