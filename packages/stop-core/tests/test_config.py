@@ -107,6 +107,7 @@ def test_backbone_parameter_overrides() -> None:
     ov = PruningConfig.preset("visionzip", backbone="llava_ov")
     qwen = PruningConfig.preset("visionzip", backbone="qwen2_5_vl")
     assert ov.params.spatial_tokens_table and not qwen.params.spatial_tokens_table
-    explicit = PruningConfig.preset("visionzip", backbone="qwen2_5_vl",
-                                    spatial_tokens_table=((0.1, 7),))
+    explicit = PruningConfig.preset(
+        "visionzip", backbone="qwen2_5_vl", spatial_tokens_table=((0.1, 7),)
+    )
     assert explicit.params.spatial_tokens_table == ((0.1, 7),)

@@ -233,3 +233,52 @@ def test_malformed_annotation_names_file_and_record(tmp_path) -> None:
     pq.write_table(pa.Table.from_pylist(table), parquet)
     with pytest.raises(SystemExit, match=r"test-00000-of-00001\.parquet.*record 1.*forever"):
         main(["--benchmark", "videomme", "--data-root", str(root), "--out", str(tmp_path / "o")])
+
+
+def test_batched_run_matches_unbatched(data_root, reference_run, tmp_path) -> None:
+    out = tmp_path / "batched"
+    res = subprocess.run(
+        _cli(data_root, out, "--batch-size", "3"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    ref = {r["id"]: r for r in _records(reference_run)}
+    batched = _records(out)
+    assert [r["id"] for r in batched] == list(ref)
+    for r in batched:
+        assert r["error"] == ref[r["id"]]["error"]
+        assert r["tokens"] == ref[r["id"]]["tokens"]
+
+
+def test_data_parallel_run_merges_shards(data_root, reference_run, tmp_path) -> None:
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29531",
+        "-m",
+        "stop_eval.cli",
+        *ARGS,
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(out),
+    ]
+    res = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    shards = [
+        json.loads(line)["id"]
+        for rank in (0, 1)
+        for line in (out / f"records.rank{rank}.jsonl").read_text().splitlines()
+    ]
+    assert sorted(shards) == sorted(r["id"] for r in _records(reference_run))
+    merged = json.loads((out / "summary.json").read_text())
+    expected = json.loads((reference_run / "summary.json").read_text())
+    assert merged["metrics"] == expected["metrics"] and merged["counts"] == expected["counts"]

@@ -82,6 +82,7 @@ class StopAdapter:
         self.cfg = cfg
         self.seed = seed
         self.accounting: list[SampleAccounting] = []
+        self.last_input_length = 0
         self._saved: dict[str, Any] = {}
         self._attached = False
 
@@ -128,6 +129,7 @@ class StopAdapter:
         def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
             if self.wants_pruning(name, args, kwargs):
                 kwargs = self.prepare_inputs(self.collect_kwargs(name, args, kwargs))
+                self.last_input_length = int(kwargs["input_ids"].shape[1])
                 args = ()
             return original(*args, **kwargs)
 

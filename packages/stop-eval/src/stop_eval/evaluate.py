@@ -17,7 +17,7 @@ def make_answer_fn(
     """A function turning a batch of samples into their per-sample records."""
 
     def answer(batch: list[Sample]) -> list[dict[str, Any]]:
-        return [answer_one(model, benchmark, judge, frames, protocol, s) for s in batch]
+        return answer_batch(model, benchmark, judge, frames, protocol, batch)
 
     return answer
 
@@ -40,35 +40,43 @@ def base_record(sample: Sample) -> dict[str, Any]:
     }
 
 
-def answer_one(
+def answer_batch(
     model: VideoModel,
     benchmark: Benchmark,
     judge: Judge | None,
     frames: int,
     protocol: str,
-    sample: Sample,
-) -> dict[str, Any]:
-    """One sample's record; a video or judge failure is recorded in ``error``, not raised."""
-    record = base_record(sample)
-    start = time.perf_counter()
-    try:
-        if sample.video is None:
-            raise VideoError(f"sample {sample.id} has no video")
-        video, meta = load_video(
-            sample.video, num_frames=frames, start=sample.start, end=sample.end
-        )
-    except (VideoError, OSError, ValueError) as exc:
-        record["error"] = f"video: {exc}"
-        return record
-    load_seconds = time.perf_counter() - start
-    generation = model.answer(video, meta, sample.prompt)
-    record.update(
-        pred=generation.text,
-        tokens=generation.tokens,
-        timings={**generation.timings, "load_video": load_seconds},
-    )
-    try:
-        record.update(benchmark.score(sample, generation.text, judge, protocol))  # type: ignore[arg-type]
-    except JudgeError as exc:
-        record["error"] = f"judge: {exc}"
-    return record
+    samples: list[Sample],
+) -> list[dict[str, Any]]:
+    """Records for a batch: decode each video, answer the decodable ones together, score.
+
+    A video or judge failure is recorded in that sample's ``error`` field, never raised.
+    """
+    records = [base_record(s) for s in samples]
+    ready: list[tuple[int, Any, Any, float]] = []
+    for i, sample in enumerate(samples):
+        start = time.perf_counter()
+        try:
+            if sample.video is None:
+                raise VideoError(f"sample {sample.id} has no video")
+            video, meta = load_video(
+                sample.video, num_frames=frames, start=sample.start, end=sample.end
+            )
+        except (VideoError, OSError, ValueError) as exc:
+            records[i]["error"] = f"video: {exc}"
+            continue
+        ready.append((i, video, meta, time.perf_counter() - start))
+    if ready:
+        generations = model.answer_batch([(v, m, samples[i].prompt) for i, v, m, _ in ready])
+        for (i, _, _, load_seconds), generation in zip(ready, generations, strict=True):
+            record = records[i]
+            record.update(
+                pred=generation.text,
+                tokens=generation.tokens,
+                timings={**generation.timings, "load_video": load_seconds},
+            )
+            try:
+                record.update(benchmark.score(samples[i], generation.text, judge, protocol))  # type: ignore[arg-type]
+            except JudgeError as exc:
+                record["error"] = f"judge: {exc}"
+    return records

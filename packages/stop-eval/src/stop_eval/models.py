@@ -50,6 +50,7 @@ class VideoModel:
             raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
         self.model = model.eval()
         self.processor = processor
+        self.processor.tokenizer.padding_side = "left"  # batched generation needs left padding
         self.backbone = backbone
         self.cfg = cfg
         self.max_new_tokens = max_new_tokens
@@ -77,62 +78,72 @@ class VideoModel:
             "<|im_end|>\n<|im_start|>assistant\n"
         )
 
-    def inputs(self, frames: np.ndarray, meta: VideoMeta, prompt: str) -> dict[str, Any]:
-        """Processor outputs for one video and one prompt (frames already sampled)."""
-        text = self.build_prompt(prompt)
+    def inputs(self, items: list[tuple[np.ndarray, VideoMeta, str]]) -> dict[str, Any]:
+        """Processor outputs for one video + prompt per item (frames already sampled)."""
+        texts = [self.build_prompt(prompt) for _, _, prompt in items]
+        videos = [frames for frames, _, _ in items]
         if self.backbone == "qwen2_5_vl":
-            duration = max(meta.duration, 1e-6)
-            fps = len(frames) / duration if meta.duration > 0 else max(meta.fps, 1.0)
+            metadata = []
+            for frames, meta, _ in items:
+                fps = len(frames) / meta.duration if meta.duration > 0 else max(meta.fps, 1.0)
+                metadata.append({"fps": fps, "total_num_frames": len(frames)})
             batch = self.processor(
-                text=[text],
-                videos=[frames],
+                text=texts,
+                videos=videos,
                 return_tensors="pt",
-                videos_kwargs={
-                    "video_metadata": [{"fps": fps, "total_num_frames": len(frames)}],
-                    "do_sample_frames": False,
-                },
+                padding=True,
+                videos_kwargs={"video_metadata": metadata, "do_sample_frames": False},
             )
         else:
-            batch = self.processor(text=[text], videos=[frames], return_tensors="pt")
+            batch = self.processor(text=texts, videos=videos, return_tensors="pt", padding=True)
         device = next(self.model.parameters()).device
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
-    @torch.no_grad()
     def answer(
         self, frames: np.ndarray, meta: VideoMeta, prompt: str, max_new_tokens: int | None = None
     ) -> Generation:
-        """Greedy answer; timings: total generate, vision/capture/prune from the adapter."""
-        batch = self.inputs(frames, meta, prompt)
-        prompt_len = int(batch["input_ids"].shape[1])
+        """Greedy answer for one video and prompt."""
+        return self.answer_batch([(frames, meta, prompt)], max_new_tokens)[0]
+
+    @torch.no_grad()
+    def answer_batch(
+        self, items: list[tuple[np.ndarray, VideoMeta, str]], max_new_tokens: int | None = None
+    ) -> list[Generation]:
+        """Greedy answers for a batch (left-padded, one pruning budget per video).
+
+        Items whose frame counts differ (e.g. short frame folders) run one by one, since a
+        LLaVA video batch must share its frame count.
+        """
+        if len({len(frames) for frames, _, _ in items}) > 1:
+            return [self.answer_batch([item], max_new_tokens)[0] for item in items]
+        batch = self.inputs(items)
         start = time.perf_counter()
         out = self.model.generate(
             **batch, do_sample=False, max_new_tokens=max_new_tokens or self.max_new_tokens
         )
         total = time.perf_counter() - start
-        new = out[0, self.sequence_length(prompt_len) :]
-        text = self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
-        records = self.adapter.accounting
-        tokens = {
-            "before": sum(r.tokens_before for r in records),
-            "requested": sum(r.requested for r in records),
-            "kept": sum(r.kept for r in records),
-            "sequence": sum(r.sequence_tokens for r in records),
-        }
-        timings = {
-            "generate": total,
-            "vision": sum(r.vision_seconds for r in records),
-            "capture": sum(r.capture_seconds for r in records),
-            "prune": sum(r.prune_seconds for r in records),
-        }
-        return Generation(
-            text=text,
-            tokens=tokens,
-            timings=timings,
-            notes={"frame_embedding": [r.notes.get("frame_embedding") for r in records]},
-        )
-
-    def sequence_length(self, prompt_len: int) -> int:
-        """Length of the (shrunk) prompt the model actually saw."""
-        records = self.adapter.accounting
-        removed = sum(r.tokens_before - r.sequence_tokens for r in records)
-        return prompt_len - removed
+        new = out[:, self.adapter.last_input_length :]
+        texts = self.processor.tokenizer.batch_decode(new, skip_special_tokens=True)
+        results = []
+        for b, text in enumerate(texts):
+            records = [r for r in self.adapter.accounting if r.sample == b]
+            tokens = {
+                "before": sum(r.tokens_before for r in records),
+                "requested": sum(r.requested for r in records),
+                "kept": sum(r.kept for r in records),
+                "sequence": sum(r.sequence_tokens for r in records),
+            }
+            timings = {
+                "generate": total / len(items),
+                "vision": sum(r.vision_seconds for r in records),
+                "capture": sum(r.capture_seconds for r in records),
+                "prune": sum(r.prune_seconds for r in records),
+            }
+            notes = {
+                "frame_embedding": [r.notes.get("frame_embedding") for r in records],
+                "batch_size": len(items),
+            }
+            results.append(
+                Generation(text=text.strip(), tokens=tokens, timings=timings, notes=notes)
+            )
+        return results
