@@ -1,4 +1,4 @@
-"""``stop-bench``: efficiency benchmarks of SToP pruning (subcommand ``prune`` for now)."""
+"""``stop-bench``: efficiency benchmarks of SToP pruning (``prune``, ``capture``, ``prefill``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ from stop_eval.bench_capture import (
     format_capture_table,
     run_capture_benchmark,
 )
+from stop_eval.bench_prefill import (
+    add_prefill_arguments,
+    format_prefill_table,
+    plot_speedup,
+)
+from stop_eval.bench_prefill import run_from_args as run_prefill
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         "capture", help="attention-capture overhead vs an unhooked and an eager SigLIP tower"
     )
     add_capture_arguments(capture)
+    prefill = sub.add_parser(
+        "prefill", help="vision / capture / pruning / LLM prefill and decode per method x retention"
+    )
+    add_prefill_arguments(prefill)
     return parser
 
 
@@ -40,6 +50,17 @@ def main(argv: list[str] | None = None) -> None:
         if args.out:
             write_json(rows, Path(args.out))
             print(f"wrote {args.out}")
+    elif args.command == "prefill":
+        from rich.console import Console
+
+        rows = run_prefill(args)
+        Console(width=180).print(format_prefill_table(rows))
+        if args.out:
+            write_json(rows, Path(args.out))
+            print(f"wrote {args.out}")
+        if args.plot:
+            plot_speedup(rows, Path(args.plot))
+            print(f"wrote {args.plot}")
     elif args.command == "capture":
         timings = run_capture_benchmark(args)
         print(format_capture_table(timings))

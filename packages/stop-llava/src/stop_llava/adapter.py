@@ -110,20 +110,29 @@ class LlavaStopAdapter(StopAdapter):
                 batch_num_images=kwargs.pop("batch_num_images", None),
                 return_dict=True,
             )
-        device = pixel_values_videos.device
-        with timer.stage("vision", device):
-            encoded = self._encode(pixel_values_videos)
+        with timer.stage("vision", pixel_values_videos.device):
+            encoded = self.encode_videos(pixel_values_videos)
+        return self.assemble(kwargs, encoded, mm, vision_seconds=timer.seconds["vision"])
+
+    def assemble(
+        self,
+        kwargs: dict[str, Any],
+        encoded: dict[str, Any],
+        mm: dict[str, BaseModelOutputWithPooling] | None = None,
+        vision_seconds: float = 0.0,
+    ) -> dict[str, Any]:
+        """Prune and lay out encoded videos, shrink ids and mask, add the encoder outputs.
+
+        ``encoded`` comes from ``encode_videos`` (possibly of another adapter instance that
+        captured more, which lets benchmarks reuse one tower pass across configurations).
+        """
+        mm = dict(mm or {})
+        input_ids = kwargs["input_ids"]
+        n_videos, frames = encoded["features"].shape[:2]
         sequences: list[torch.Tensor] = []
         records: list[SampleAccounting] = []
         newline = self.inner.image_newline.detach()
-        for v in range(n_videos):
-            tokens = VideoTokens(
-                features=encoded["features"][v],
-                attention=None if encoded["attention"] is None else encoded["attention"][v],
-                keys=None if encoded["keys"] is None else encoded["keys"][v],
-                frame_embeddings=None if encoded["frames"] is None else encoded["frames"][v],
-                grid=encoded["grid"],
-            )
+        for v, tokens in enumerate(video_tokens(encoded)):
             start = time.perf_counter()
             out = prune(tokens, self.cfg, generator=self.generator())
             seq = lay_out(out, newline, mode=self.newline_mode)  # type: ignore[arg-type]
@@ -141,7 +150,7 @@ class LlavaStopAdapter(StopAdapter):
                     attention_layer=self.layer if "attention" in self.needs else None,
                     method=self.cfg.method,
                     use_stop=self.cfg.use_stop,
-                    vision_seconds=timer.seconds["vision"] / n_videos,
+                    vision_seconds=vision_seconds / n_videos,
                     capture_seconds=encoded["capture_seconds"] / n_videos,
                     prune_seconds=prune_seconds,
                     notes={
@@ -180,9 +189,22 @@ class LlavaStopAdapter(StopAdapter):
         self.accounting = records
         return kwargs
 
+    def encode_video_tokens(self, pixel_values_videos: torch.Tensor) -> list[VideoTokens]:
+        """The pooled ``VideoTokens`` of each video of ``[V, T, C, H, W]`` pixels, as pruned."""
+        if pixel_values_videos.ndim != 5:
+            raise ValueError(
+                "pixel_values_videos must be [videos, frames, channels, height, width], got "
+                f"shape {tuple(pixel_values_videos.shape)}"
+            )
+        return video_tokens(self.encode_videos(pixel_values_videos))
+
     @torch.no_grad()
-    def _encode(self, pixel_values_videos: torch.Tensor) -> dict[str, Any]:
-        """Run ``get_video_features`` once with the hooks the method needs; pool what they saw."""
+    def encode_videos(self, pixel_values_videos: torch.Tensor) -> dict[str, Any]:
+        """Run ``get_video_features`` once with the hooks the method needs; pool what they saw.
+
+        Returns pooled ``features`` ``[V, T, S, D]``, ``attention``, ``keys``, ``frames``
+        (frame embeddings) where needed, the ``grid``, ``frame_source`` and ``capture_seconds``.
+        """
         n_videos, frames = pixel_values_videos.shape[:2]
         needs = self.needs
         capture = None
@@ -254,6 +276,20 @@ class LlavaStopAdapter(StopAdapter):
                 result["frame_source"] = "mean_of_patch_features"
             result["frames"] = emb.reshape(n_videos, frames, -1)
         return result
+
+
+def video_tokens(encoded: dict[str, Any]) -> list[VideoTokens]:
+    """One ``VideoTokens`` per video from the batched output of ``encode_videos``."""
+    return [
+        VideoTokens(
+            features=encoded["features"][v],
+            attention=None if encoded["attention"] is None else encoded["attention"][v],
+            keys=None if encoded["keys"] is None else encoded["keys"][v],
+            frame_embeddings=None if encoded["frames"] is None else encoded["frames"][v],
+            grid=encoded["grid"],
+        )
+        for v in range(encoded["features"].shape[0])
+    ]
 
 
 def check_model(model: nn.Module, backbone: str) -> None:

@@ -1,0 +1,349 @@
+"""End-to-end prefill benchmark: vision, capture, pruning and LLM prefill timed separately.
+
+One tower pass (with every capture hook) is shared by all configurations; each configuration
+then prunes, lays out, rebuilds the sequence and runs the language-model prefill (and a short
+greedy decode). Random weights at real sizes (e.g. LLaVA-OV-0.5B: SigLIP-so400m + Qwen2-0.5B).
+On CUDA stages are timed with CUDA events after a warm-up; on CPU with ``perf_counter``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stop_core import PruningConfig
+from stop_eval.flops import decoder_shape, prefill_flops
+
+SIZES: dict[str, dict[str, dict[str, int]]] = {
+    "tiny": {
+        "vision": {
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 112,
+            "patch_size": 14,
+        },
+        "text": {
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "vocab_size": 512,
+        },
+    },
+    "0.5b": {  # LLaVA-OneVision-0.5B: SigLIP-so400m (26 layers as run) + Qwen2-0.5B
+        "vision": {
+            "hidden_size": 1152,
+            "intermediate_size": 4304,
+            "num_hidden_layers": 26,
+            "num_attention_heads": 16,
+            "image_size": 384,
+            "patch_size": 14,
+        },
+        "text": {
+            "hidden_size": 896,
+            "intermediate_size": 4864,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 14,
+            "num_key_value_heads": 2,
+            "vocab_size": 151936,
+        },
+    },
+}
+METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
+RETENTIONS: tuple[float, ...] = (0.25, 0.15, 0.1)
+ALL_NEEDS = frozenset({"attention", "keys", "frame_embeddings"})
+
+
+@dataclass
+class PrefillRow:
+    """One configuration's tokens, stage times (ms), FLOPs and speedups."""
+
+    method: str
+    retention: float
+    use_stop: bool
+    frames: int
+    visual_before: int
+    visual_kept: int
+    sequence: int
+    vision_ms: float
+    capture_ms: float
+    prune_ms: float
+    prefill_ms: float
+    ttft_ms: float
+    decode_tok_s: float
+    prefill_gflops: float
+    prefill_speedup: float = 1.0
+    ideal_speedup: float = 1.0
+    efficiency: float = 1.0
+    overhead_share: float = 0.0
+    peak_mb: float = 0.0
+
+
+def build_model(size: str, seed: int = 0) -> torch.nn.Module:
+    """A random-weight LLaVA-OneVision model of the given size preset."""
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        Qwen2Config,
+        SiglipVisionConfig,
+    )
+
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; known: {sorted(SIZES)}")
+    torch.manual_seed(seed)
+    preset = SIZES[size]
+    image = preset["vision"]["image_size"]
+    cfg = LlavaOnevisionConfig(
+        vision_config=SiglipVisionConfig(**preset["vision"], vision_use_head=False),
+        text_config=Qwen2Config(**preset["text"]),
+        image_token_index=preset["text"]["vocab_size"] - 2,
+        video_token_index=preset["text"]["vocab_size"] - 1,
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="full",
+        image_grid_pinpoints=[[image, image]],
+    )
+    model = LlavaOnevisionForConditionalGeneration(cfg).eval()
+    model.generation_config.pad_token_id = 0
+    model.generation_config.eos_token_id = None
+    return model
+
+
+class StageClock:
+    """Times a callable: CUDA events on GPU (after synchronising), ``perf_counter`` on CPU."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+
+    def __call__(self, fn: Callable[[], Any]) -> tuple[Any, float]:  # noqa: ANN401
+        """Run ``fn`` once; return its result and the elapsed seconds."""
+        if self.cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize()
+            start.record()
+            out = fn()
+            end.record()
+            torch.cuda.synchronize()
+            return out, start.elapsed_time(end) / 1e3
+        begin = time.perf_counter()
+        out = fn()
+        return out, time.perf_counter() - begin
+
+
+def median_time(
+    clock: StageClock, fn: Callable[[], Any], repeats: int, warmup: int = 1
+) -> tuple[Any, float]:
+    """Median seconds over ``repeats`` runs after ``warmup`` runs; returns the last result."""
+    out = None
+    for _ in range(warmup):
+        out, _ = clock(fn)
+    times = []
+    for _ in range(repeats):
+        out, seconds = clock(fn)
+        times.append(seconds)
+    return out, statistics.median(times)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak allocated memory (CUDA) or the process's peak resident set (CPU, monotonic)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@torch.no_grad()
+def run_prefill_benchmark(
+    size: str = "tiny",
+    frames: int = 8,
+    methods: tuple[str, ...] = METHODS,
+    retentions: tuple[float, ...] = RETENTIONS,
+    use_stop: bool = True,
+    repeats: int = 3,
+    new_tokens: int = 8,
+    text_tokens: int = 32,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    model: torch.nn.Module | None = None,
+) -> list[PrefillRow]:
+    """Time every method x retention (plus the unpruned model) on one random video."""
+    from stop_llava import LlavaStopAdapter
+
+    dev = torch.device(device)
+    model = (model or build_model(size)).to(device=dev, dtype=dtype)
+    clock = StageClock(dev)
+    vision_cfg = model.config.vision_config
+    side = vision_cfg.image_size
+    pixels = torch.randn(1, frames, 3, side, side, device=dev, dtype=dtype)
+    probe = LlavaStopAdapter(model, PruningConfig("none"), "llava_ov")
+    per_video = frames * probe.hf_tokens_per_frame + 1
+    video_id = model.config.video_token_id
+    g = torch.Generator().manual_seed(0)
+    text = torch.randint(10, model.config.text_config.vocab_size - 2, (text_tokens,), generator=g)
+    half = text_tokens // 2
+    ids = torch.cat([text[:half], torch.full((per_video,), video_id), text[half:]])[None].to(dev)
+    base_inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+    _, vision_s = median_time(clock, lambda: model.model.get_video_features(pixels), repeats)
+    probe.needs = ALL_NEEDS  # capture everything once; every configuration reuses it
+    encoded, hooked_s = median_time(clock, lambda: probe.encode_videos(pixels), repeats)
+    capture_s = max(hooked_s - vision_s, encoded["capture_seconds"])
+    shape = decoder_shape(model.config.text_config)
+
+    settings = [("none", 1.0)] + [(m, r) for m in methods for r in retentions]
+    rows: list[PrefillRow] = []
+    for method, ratio in settings:
+        cfg = (
+            PruningConfig("none")
+            if method == "none"
+            else PruningConfig.preset(method, retention_ratio=ratio, use_stop=use_stop)
+        )
+        adapter = LlavaStopAdapter(model, cfg, "llava_ov")
+        prepared, prune_s = median_time(
+            clock, lambda adapter=adapter: adapter.assemble(dict(base_inputs), encoded), repeats
+        )
+        record = adapter.accounting[0]
+        _, prefill_s = median_time(clock, lambda p=prepared: model(**p, logits_to_keep=1), repeats)
+        _, generate_s = clock(
+            lambda p=prepared: model.generate(
+                **p, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False
+            )
+        )
+        decode_s = max(generate_s - prefill_s, 1e-9)
+        length = int(prepared["input_ids"].shape[1])
+        needs_capture = method != "none"
+        rows.append(
+            PrefillRow(
+                method=method,
+                retention=ratio,
+                use_stop=cfg.use_stop,
+                frames=frames,
+                visual_before=record.tokens_before,
+                visual_kept=record.sequence_tokens,
+                sequence=length,
+                vision_ms=vision_s * 1e3,
+                capture_ms=capture_s * 1e3 if needs_capture else 0.0,
+                prune_ms=prune_s * 1e3,
+                prefill_ms=prefill_s * 1e3,
+                ttft_ms=(vision_s + (capture_s if needs_capture else 0.0) + prune_s + prefill_s)
+                * 1e3,
+                decode_tok_s=(new_tokens - 1) / decode_s,
+                prefill_gflops=prefill_flops(shape, length) / 1e9,
+                peak_mb=peak_memory_mb(dev),
+            )
+        )
+    base = rows[0]
+    for row in rows:
+        row.prefill_speedup = base.prefill_ms / row.prefill_ms
+        row.ideal_speedup = base.sequence / row.sequence
+        row.efficiency = row.prefill_speedup / row.ideal_speedup
+        row.overhead_share = (row.capture_ms + row.prune_ms) / row.prefill_ms
+    return rows
+
+
+def format_prefill_table(rows: list[PrefillRow]) -> Any:  # noqa: ANN401 - rich Table
+    """A rich table of the rows."""
+    from rich.table import Table
+
+    table = Table(title=f"LLM prefill with pruning ({rows[0].frames} frames)")
+    cols = (
+        "method",
+        "r",
+        "seq",
+        "vision ms",
+        "capture ms",
+        "prune ms",
+        "prefill ms",
+        "TTFT ms",
+        "decode tok/s",
+        "GFLOPs",
+        "speedup",
+        "ideal",
+        "eff.",
+        "overhead",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col == "method" else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r.method,
+            f"{r.retention:g}",
+            str(r.sequence),
+            f"{r.vision_ms:.1f}",
+            f"{r.capture_ms:.1f}",
+            f"{r.prune_ms:.1f}",
+            f"{r.prefill_ms:.1f}",
+            f"{r.ttft_ms:.1f}",
+            f"{r.decode_tok_s:.1f}",
+            f"{r.prefill_gflops:.1f}",
+            f"{r.prefill_speedup:.2f}x",
+            f"{r.ideal_speedup:.2f}x",
+            f"{r.efficiency:.2f}",
+            f"{100 * r.overhead_share:.1f}%",
+        )
+    return table
+
+
+def plot_speedup(rows: list[PrefillRow], path: Path) -> None:
+    """PNG of measured (solid) and ideal (dashed) prefill speedup vs retention per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in sorted({r.method for r in rows if r.method != "none"}):
+        pts = sorted(
+            (r.retention, r.prefill_speedup, r.ideal_speedup) for r in rows if r.method == method
+        )
+        line = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=method)[0]
+        ax.plot([p[0] for p in pts], [p[2] for p in pts], ls="--", color=line.get_color())
+    ax.set_xlabel("retention ratio")
+    ax.set_ylabel("LLM prefill speedup vs unpruned")
+    ax.set_title("measured (solid) vs token-count ideal (dashed)")
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def add_prefill_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``stop-bench prefill``."""
+    parser.add_argument("--size", default="tiny", choices=sorted(SIZES))
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--retentions", type=float, nargs="+", default=list(RETENTIONS))
+    parser.add_argument("--stop", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--new-tokens", type=int, default=8)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    parser.add_argument("--out", default=None, help="JSON file to write")
+    parser.add_argument("--plot", default=None, help="PNG of speedup vs retention")
+
+
+def run_from_args(args: argparse.Namespace) -> list[PrefillRow]:
+    """Run with parsed ``add_prefill_arguments`` options."""
+    if args.frames < 1 or args.repeats < 1 or args.new_tokens < 2:
+        raise SystemExit("--frames and --repeats must be >= 1 and --new-tokens >= 2")
+    return run_prefill_benchmark(
+        size=args.size,
+        frames=args.frames,
+        methods=tuple(args.methods),
+        retentions=tuple(args.retentions),
+        use_stop=args.stop,
+        repeats=args.repeats,
+        new_tokens=args.new_tokens,
+        device=args.device,
+        dtype=getattr(torch, args.dtype),
+    )

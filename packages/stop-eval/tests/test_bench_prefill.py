@@ -1,0 +1,84 @@
+"""``stop-bench prefill`` on a tiny model; the FLOPs formula against hand and torch counts."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
+from transformers import Qwen2Config, Qwen2ForCausalLM
+
+from stop_eval.bench_cli import main
+from stop_eval.flops import DecoderShape, decoder_shape, prefill_flops
+
+
+def test_flops_hand_count() -> None:
+    shape = DecoderShape(hidden=8, layers=2, heads=2, kv_heads=1, intermediate=16, vocab=10)
+    # per layer: q,o 2*(2*3*8*8)=768; k,v 2*(2*3*8*4)=384; scores+sum 2*(2*3*3*8)=288;
+    # MLP 3*(2*3*8*16)=2304 -> 3744; two layers 7488; LM head on one row 2*8*10=160
+    assert prefill_flops(shape, 3) == 7648
+
+
+def test_flops_match_torch_flop_counter() -> None:
+    cfg = Qwen2Config(
+        vocab_size=50,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
+    model = Qwen2ForCausalLM(cfg).eval()
+    for length in (5, 11):
+        ids = torch.randint(0, 50, (1, length))
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(input_ids=ids, logits_to_keep=1)
+        assert counter.get_total_flops() == prefill_flops(decoder_shape(cfg), length)
+
+
+def test_prefill_bench_writes_json_and_plot(tmp_path, capsys) -> None:
+    out, plot = tmp_path / "prefill.json", tmp_path / "speedup.png"
+    main(
+        [
+            "prefill",
+            "--size",
+            "tiny",
+            "--frames",
+            "4",
+            "--methods",
+            "holitom",
+            "visionzip",
+            "--retentions",
+            "0.5",
+            "0.3",
+            "--repeats",
+            "1",
+            "--new-tokens",
+            "3",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--plot",
+            str(plot),
+        ]
+    )
+    rows = json.loads(out.read_text())["results"]
+    assert [(r["method"], r["retention"]) for r in rows] == [
+        ("none", 1.0),
+        ("holitom", 0.5),
+        ("holitom", 0.3),
+        ("visionzip", 0.5),
+        ("visionzip", 0.3),
+    ]
+    base = rows[0]
+    assert base["prefill_speedup"] == 1.0 and base["capture_ms"] == 0.0
+    for r in rows[1:]:
+        assert r["sequence"] < base["sequence"]
+        assert r["ideal_speedup"] == base["sequence"] / r["sequence"]
+        assert r["prefill_gflops"] < base["prefill_gflops"]
+        assert r["ttft_ms"] >= r["prefill_ms"] and r["decode_tok_s"] > 0
+    with Image.open(plot) as image:
+        assert image.size[0] > 300
+    assert "LLM prefill with pruning" in capsys.readouterr().out
