@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="stop-eval",
         description=__doc__,
-        epilog="subcommands: stop-eval download ..., stop-eval list",
+        epilog="subcommands: stop-eval download ..., stop-eval list, stop-eval visualize ...",
     )
     p.add_argument("--backbone", default="llava_ov", choices=BACKBONES)
     p.add_argument(
@@ -147,6 +147,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     if argv and argv[0] == "list":
         print_listing()
+        return
+    if argv and argv[0] == "visualize":
+        from stop_eval.visualize import main as visualize_main
+
+        visualize_main(argv[1:])
         return
     args = build_parser().parse_args(argv)
     from stop_eval.judge import JudgeError

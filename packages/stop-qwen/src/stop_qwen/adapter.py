@@ -175,6 +175,17 @@ class QwenStopAdapter(StopAdapter):
         self.accounting = records
         return kwargs
 
+    def encode_video_tokens(
+        self, pixel_values_videos: torch.Tensor, grid: torch.Tensor
+    ) -> list[VideoTokens]:
+        """The merged-token ``VideoTokens`` of each video, as ``prepare_inputs`` prunes them.
+
+        ``grid`` is the processor's ``video_grid_thw``.
+        """
+        grid = torch.as_tensor(grid)
+        check_grid(grid, self.merge)
+        return self._encode(pixel_values_videos, grid)[0]
+
     @torch.no_grad()
     def _encode(
         self, pixel_values_videos: torch.Tensor, grid: torch.Tensor

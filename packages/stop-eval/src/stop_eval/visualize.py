@@ -1,0 +1,330 @@
+"""``stop-eval visualize``: where the sinks of a video are and which tokens survive, SToP off/on.
+
+The video goes through the backbone adapter's own encoding path (the hooked vision tower and
+pooling/merging), so the pooled ``VideoTokens`` are exactly those ``prune`` would see; ``prune``
+then runs twice with the same seed, with the method's SToP strengths at zero and at their
+presets. Written into ``--out``: ``visualize.png`` (sink-score heat map and a few frames with
+the kept tokens), ``visualize.html`` (self-contained) and ``survival.json``.
+
+"Sink survival" is the share of the ``top_k`` positions with the highest sink score that are
+kept: in any frame, and averaged over the frames. Merged tokens (HoliTom static clusters,
+FastVID contexts) count at the frame and position ``prune`` places them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from stop_core import (
+    PrunedVideo,
+    PruningConfig,
+    VideoTokens,
+    available_methods,
+    get_method,
+    prune,
+    sink_score,
+)
+from stop_eval.models import BACKBONES
+from stop_eval.video import VideoMeta, load_video
+
+DEFAULT_TOP_K = 4
+DEFAULT_SHOWN_FRAMES = 4
+VARIANTS = ("off", "on")
+
+
+@dataclass
+class Visualization:
+    """Everything the report shows: sink scores, kept-token maps and the survival numbers.
+
+    ``kept[v]`` is a ``[T, S]`` bool map of the tokens ``prune`` returned with SToP ``v``
+    (``"off"``/``"on"``); ``frame_of_token[t]`` is the decoded frame shown for token frame
+    ``t`` (Qwen2.5-VL merges two frames into one token frame).
+    """
+
+    backbone: str
+    model: str
+    method: str
+    retention: float
+    video: str
+    frames: np.ndarray
+    frame_of_token: list[int]
+    grid: tuple[int, int]
+    sink: torch.Tensor
+    top_sinks: list[int]
+    kept: dict[str, torch.Tensor]
+    requested: dict[str, int]
+    configs: dict[str, PruningConfig]
+    survival: dict[str, dict[str, float]]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_token_frames(self) -> int:
+        """Number of token frames ``T``."""
+        return int(self.kept["off"].shape[0])
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-friendly numbers (written to ``survival.json``)."""
+        h, w = self.grid
+        return {
+            "video": self.video,
+            "backbone": self.backbone,
+            "model": self.model,
+            "method": self.method,
+            "variant": self.configs["on"].variant,
+            "retention": self.retention,
+            "decoded_frames": int(self.frames.shape[0]),
+            "token_frames": self.num_token_frames,
+            "grid": [h, w],
+            "top_k": len(self.top_sinks),
+            "top_sinks": [
+                {
+                    "position": p,
+                    "row": p // w,
+                    "col": p % w,
+                    "sink_score": float(self.sink[p]),
+                    "frames_kept": {v: int(self.kept[v][:, p].sum()) for v in VARIANTS},
+                }
+                for p in self.top_sinks
+            ],
+            "kept": {v: int(self.kept[v].sum()) for v in VARIANTS},
+            "requested": self.requested,
+            "survival": self.survival,
+            "mu": {v: [self.configs[v].mu_s, self.configs[v].mu_t] for v in VARIANTS},
+            "sink_score": [round(float(x), 6) for x in self.sink],
+            **self.notes,
+        }
+
+
+def kept_map(out: PrunedVideo) -> torch.Tensor:
+    """``[T, S]`` bool: which (frame, position) cells hold a returned (kept or merged) token."""
+    s = out.grid[0] * out.grid[1]
+    mask = torch.zeros(out.num_frames * s, dtype=torch.bool)
+    mask[out.global_index.cpu()] = True
+    return mask.view(out.num_frames, s)
+
+
+def top_sink_positions(sink: torch.Tensor, k: int) -> list[int]:
+    """The ``k`` positions with the highest sink score, highest first."""
+    if k < 1:
+        raise ValueError(f"--top-k must be >= 1, got {k}")
+    k = min(k, int(sink.numel()))
+    return [int(i) for i in torch.topk(sink.float().cpu(), k).indices]
+
+
+def sink_survival(kept: torch.Tensor, positions: list[int]) -> dict[str, float]:
+    """Share of ``positions`` kept in any frame, and the per-frame share averaged over frames."""
+    cols = kept[:, positions].float()  # [T, k]
+    return {
+        "any_frame": float(cols.amax(dim=0).mean()),
+        "per_frame": float(cols.mean()),
+    }
+
+
+def planted_sink_tokens(patches: tuple[int, ...], side: int, grid: tuple[int, int]) -> list[int]:
+    """Token positions of ``patches`` (on a ``side x side`` patch grid) after 2x2 pooling."""
+    h, w = grid
+    return sorted({(p // side) * h // side * w + (p % side) * w // side for p in patches})
+
+
+def check_choices(backbone: str, method: str) -> None:
+    """Raise ``ValueError`` for an unknown backbone or a method SToP does not change."""
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
+    spec = get_method(method)
+    if not spec.uses_sink:
+        usable = [m for m in available_methods() if get_method(m).uses_sink]
+        raise ValueError(f"method {method!r} does not use SToP; choose one of {usable}")
+
+
+def encode(
+    model: torch.nn.Module,
+    processor: Any,  # noqa: ANN401 - a transformers processor
+    backbone: str,
+    frames: np.ndarray,
+    meta: VideoMeta,
+    cfg: PruningConfig,
+) -> VideoTokens:
+    """The ``VideoTokens`` the backbone's adapter would prune for these decoded frames."""
+    device = next(model.parameters()).device
+    if backbone == "qwen2_5_vl":
+        from stop_qwen.adapter import QwenStopAdapter
+
+        fps = len(frames) / meta.duration if meta.duration > 0 else max(meta.fps, 1.0)
+        batch = processor.video_processor(
+            videos=[frames],
+            return_tensors="pt",
+            video_metadata=[{"fps": fps, "total_num_frames": len(frames)}],
+            do_sample_frames=False,
+        )
+        adapter = QwenStopAdapter(model, cfg, backbone)
+        return adapter.encode_video_tokens(
+            batch["pixel_values_videos"].to(device), batch["video_grid_thw"].to(device)
+        )[0]
+    from stop_llava.adapter import LlavaStopAdapter
+
+    batch = processor.video_processor(videos=[frames], return_tensors="pt")
+    adapter = LlavaStopAdapter(model, cfg, backbone)
+    return adapter.encode_video_tokens(batch["pixel_values_videos"].to(device))[0]
+
+
+def analyse(
+    tokens: VideoTokens,
+    frames: np.ndarray,
+    *,
+    backbone: str,
+    method: str,
+    retention: float,
+    top_k: int = DEFAULT_TOP_K,
+    seed: int = 0,
+    variant: str = "reference",
+    video: str = "",
+    model_name: str = "demo-random",
+) -> Visualization:
+    """Prune ``tokens`` with SToP off and on (same seed) and measure sink survival."""
+    configs = {
+        v: PruningConfig.preset(
+            method,
+            backbone=backbone,
+            retention_ratio=retention,
+            use_stop=v == "on",
+            variant=variant,  # type: ignore[arg-type]
+        )
+        for v in VARIANTS
+    }
+    if tokens.attention is None:
+        raise ValueError(f"method {method!r} captured no attention: no sink score to show")
+    sink = sink_score(tokens.attention.float(), configs["on"].gamma).cpu()
+    top = top_sink_positions(sink, top_k)
+    kept: dict[str, torch.Tensor] = {}
+    requested: dict[str, int] = {}
+    budget: dict[str, str] = {}
+    for v, cfg in configs.items():
+        out = prune(tokens, cfg, generator=torch.Generator().manual_seed(seed))
+        kept[v] = kept_map(out)
+        requested[v] = out.requested
+        if "budget_explanation" in out.info:
+            budget[v] = str(out.info["budget_explanation"])
+    per_token = -(-len(frames) // tokens.num_frames)  # decoded frames per token frame
+    return Visualization(
+        backbone=backbone,
+        model=model_name,
+        method=method,
+        retention=retention,
+        video=video,
+        frames=frames,
+        frame_of_token=[min(len(frames) - 1, t * per_token) for t in range(tokens.num_frames)],
+        grid=tokens.hw,
+        sink=sink,
+        top_sinks=top,
+        kept=kept,
+        requested=requested,
+        configs=configs,
+        survival={v: sink_survival(kept[v], top) for v in VARIANTS},
+        notes={"budget": budget} if budget else {},
+    )
+
+
+def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]:
+    """Decode, encode, prune off/on, and write the PNG, HTML and JSON into ``args.out``."""
+    from stop_eval.cli import load_model
+    from stop_eval.visualize_report import write_report
+
+    check_choices(args.backbone, args.method)
+    if args.frames < 1:
+        raise ValueError(f"--frames must be >= 1, got {args.frames}")
+    if args.top_k < 1:
+        raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
+    cfg = PruningConfig.preset(
+        args.method, backbone=args.backbone, retention_ratio=args.retention, variant=args.variant
+    )
+    frames, meta = load_video(args.video, args.frames)
+    torch.manual_seed(args.seed)
+    model, processor, random_weights = load_model(args)
+    model.eval()
+    tokens = encode(model, processor, args.backbone, frames, meta, cfg)
+    vis = analyse(
+        tokens,
+        frames,
+        backbone=args.backbone,
+        method=args.method,
+        retention=args.retention,
+        top_k=args.top_k,
+        seed=args.seed,
+        variant=args.variant,
+        video=str(args.video),
+        model_name=args.model or "demo-random",
+    )
+    if random_weights and args.backbone != "qwen2_5_vl":
+        from stop_eval.demo_model import DEMO_SIZE, SINK_PATCHES
+
+        planted = planted_sink_tokens(SINK_PATCHES, DEMO_SIZE // 14, vis.grid)
+        vis.notes["planted_sinks"] = planted
+        vis.notes["planted_sinks_found"] = sorted(vis.top_sinks) == planted
+    out = args.out or Path("stop-visualize") / (
+        f"{Path(args.video).stem}_{args.backbone}_{args.method}_r{args.retention:g}"
+    )
+    files = write_report(vis, Path(out), shown_frames=args.show_frames)
+    return vis, files
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options of ``stop-eval visualize``."""
+    p = argparse.ArgumentParser(
+        prog="stop-eval visualize",
+        description="Sink-score heat map and kept tokens with SToP off vs on, for one video.",
+    )
+    p.add_argument("--video", type=Path, required=True, help="a video file or frame folder")
+    p.add_argument("--backbone", required=True, choices=BACKBONES)
+    p.add_argument(
+        "--model",
+        default=None,
+        help="hub id or local path (default: the embedded random-weight demo model)",
+    )
+    p.add_argument("--method", default="holitom")
+    p.add_argument("--retention", type=float, default=0.1)
+    p.add_argument("--frames", type=int, default=8)
+    p.add_argument(
+        "--variant",
+        default="reference",
+        choices=["reference", "fixed"],
+        help="reference: the official code, quirks included; fixed: its bugs corrected",
+    )
+    p.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="sink positions to track")
+    p.add_argument("--show-frames", type=int, default=DEFAULT_SHOWN_FRAMES)
+    p.add_argument("--out", type=Path, default=None, help="output folder")
+    p.add_argument("--seed", type=int, default=4)
+    p.add_argument("--dtype", default="auto", choices=["auto", "float16", "bfloat16", "float32"])
+    p.add_argument("--device-map", default="auto")
+    return p
+
+
+def format_survival(survival: dict[str, dict[str, float]], k: int) -> str:
+    """One line per SToP setting, e.g. ``SToP off: any frame 1.000, per frame 0.750``."""
+    return "\n".join(
+        f"sink survival (top-{k}), SToP {v}: any frame {survival[v]['any_frame']:.3f}, "
+        f"per frame {survival[v]['per_frame']:.3f}"
+        for v in VARIANTS
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``stop-eval visualize``."""
+    args = build_parser().parse_args(sys.argv[2:] if argv is None else argv)
+    try:
+        vis, files = visualize(args)
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"stop-eval visualize: error: {exc}") from None
+    print(format_survival(vis.survival, len(vis.top_sinks)))
+    for kind, path in files.items():
+        print(f"{kind}: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""``stop-eval visualize`` on the demo models: PNG, self-contained HTML, JSON, errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from stop_core import PrunedVideo
+from stop_eval.cli import main
+from stop_eval.demo_data import moving_square, write_clip
+from stop_eval.demo_model import DEMO_SIZE, SINK_PATCHES
+from stop_eval.visualize import check_choices, kept_map, sink_survival, top_sink_positions
+
+VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+
+class PageParser(HTMLParser):
+    """Collects image sources, every attribute that could load something, text; checks nesting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.text: list[str] = []
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        for name in ("src", "href"):
+            if name in attrs:
+                self.links.append(attrs[name])
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> with open {self.stack}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("video") / "square.mp4"
+    write_clip(path, moving_square, frames=12)
+    return path
+
+
+@pytest.fixture(scope="module", params=["llava_ov", "qwen2_5_vl"])
+def report(request, clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp(f"vis_{request.param}")
+    args = ["visualize", "--video", str(clip), "--backbone", request.param]
+    main([*args, "--frames", "4", "--out", str(out)])
+    return request.param, out
+
+
+def test_png_opens(report):
+    _, out = report
+    with Image.open(out / "visualize.png") as image:
+        image.load()
+        assert image.format == "PNG"
+        width, height = image.size
+    assert 400 < width < 4000 and 300 < height < 4000
+
+
+def test_json_survival_in_unit_range(report):
+    backbone, out = report
+    data = json.loads((out / "survival.json").read_text())
+    assert data["backbone"] == backbone and data["top_k"] == 4
+    for variant in ("off", "on"):
+        for kind in ("any_frame", "per_frame"):
+            assert 0.0 <= data["survival"][variant][kind] <= 1.0
+        assert data["survival"][variant]["per_frame"] <= data["survival"][variant]["any_frame"]
+        assert data["kept"][variant] > 0
+    h, w = data["grid"]
+    assert len(data["sink_score"]) == h * w
+    assert data["mu"]["off"] == [0.0, 0.0] and data["mu"]["on"] != [0.0, 0.0]
+
+
+def test_html_self_contained_with_numbers(report):
+    _, out = report
+    page = (out / "visualize.html").read_text(encoding="utf-8")
+    parser = PageParser()
+    parser.feed(page)
+    parser.close()
+    assert not parser.errors and not parser.stack
+    assert len(parser.images) == 2
+    assert all(link.startswith("data:image/png;base64,") for link in parser.links)
+    for src in parser.images:
+        png = base64.b64decode(src.split(",", 1)[1])
+        with Image.open(io.BytesIO(png)) as image:
+            assert image.size[0] > 100
+    text = " ".join(parser.text)
+    data = json.loads((out / "survival.json").read_text())
+    for variant in ("off", "on"):
+        for kind in ("any_frame", "per_frame"):
+            assert f"{data['survival'][variant][kind]:.3f}" in text
+    assert "Sink survival" in text
+
+
+@pytest.mark.parametrize("report", ["llava_ov"], indirect=True)  # sinks planted in LLaVA only
+def test_llava_demo_top_sinks_are_the_planted_patches(report):
+    _, out = report
+    data = json.loads((out / "survival.json").read_text())
+    side = DEMO_SIZE // 14
+    h, w = data["grid"]
+    assert (h, w) == (side // 2, side // 2)
+    expected = sorted({(p // side) // 2 * w + (p % side) // 2 for p in SINK_PATCHES})
+    assert sorted(s["position"] for s in data["top_sinks"]) == expected
+    assert data["planted_sinks"] == expected and data["planted_sinks_found"] is True
+
+
+def test_printed_survival(clip, tmp_path, capsys):
+    main(
+        ["visualize", "--video", str(clip), "--backbone", "llava_ov", "--frames", "2"]
+        + ["--method", "visionzip", "--top-k", "2", "--out", str(tmp_path)]
+    )
+    printed = capsys.readouterr().out
+    data = json.loads((tmp_path / "survival.json").read_text())
+    assert data["top_k"] == 2 and data["method"] == "visionzip"
+    for variant in ("off", "on"):
+        line = next(x for x in printed.splitlines() if f"SToP {variant}:" in x)
+        assert f"{data['survival'][variant]['any_frame']:.3f}" in line
+
+
+def test_missing_video_is_a_clear_error(tmp_path):
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(SystemExit) as exc:
+        main(["visualize", "--video", str(missing), "--backbone", "llava_ov"])
+    assert "video not found" in str(exc.value) and str(missing) in str(exc.value)
+    assert not (tmp_path / "stop-visualize").exists()
+
+
+def test_unknown_backbone(clip, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["visualize", "--video", str(clip), "--backbone", "llava_next"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown backbone 'llava_next'"):
+        check_choices("llava_next", "holitom")
+
+
+def test_method_without_stop_is_refused(clip):
+    with pytest.raises(ValueError, match="does not use SToP"):
+        check_choices("llava_ov", "uniform")
+    with pytest.raises(SystemExit, match="unknown pruning method"):
+        main(["visualize", "--video", str(clip), "--backbone", "llava_ov", "--method", "nope"])
+
+
+def test_survival_counts_merged_tokens_where_placed():
+    # 2 frames on a 2x2 grid; a merged token placed at (frame 0, position 3)
+    out = PrunedVideo(
+        features=torch.zeros(3, 4),
+        frame_index=torch.tensor([0, 1, 0]),
+        position=torch.tensor([0, 0, 3]),
+        requested=3,
+        kept=3,
+        grid=(2, 2),
+        num_frames=2,
+        method="test",
+        variant="reference",
+    )
+    kept = kept_map(out)
+    assert kept.tolist() == [[True, False, False, True], [True, False, False, False]]
+    assert sink_survival(kept, [0, 3]) == {"any_frame": 1.0, "per_frame": 0.75}
+    assert sink_survival(kept, [1, 2]) == {"any_frame": 0.0, "per_frame": 0.0}
+    assert top_sink_positions(torch.tensor([0.1, 0.9, 0.5, 0.0]), 2) == [1, 2]
+    assert top_sink_positions(torch.tensor([0.1, 0.9]), 5) == [1, 0]
