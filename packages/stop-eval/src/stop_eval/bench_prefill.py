@@ -213,12 +213,14 @@ def run_prefill_benchmark(
         )
         record = adapter.accounting[0]
         _, prefill_s = median_time(clock, lambda p=prepared: model(**p, logits_to_keep=1), repeats)
-        _, generate_s = clock(
-            lambda p=prepared: model.generate(
-                **p, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False
-            )
-        )
-        decode_s = max(generate_s - prefill_s, 1e-9)
+
+        def generate(n: int, p: dict[str, Any] = prepared) -> Any:  # noqa: ANN401
+            return model.generate(**p, max_new_tokens=n, min_new_tokens=n, do_sample=False)
+
+        # decode time = generate(n) - generate(1): the same prefill cancels out
+        _, first_s = median_time(clock, lambda: generate(1), repeats, warmup=0)
+        _, generate_s = median_time(clock, lambda: generate(new_tokens), repeats, warmup=0)
+        decode_s = max(generate_s - first_s, 1e-9)
         length = int(prepared["input_ids"].shape[1])
         needs_capture = method != "none"
         rows.append(
