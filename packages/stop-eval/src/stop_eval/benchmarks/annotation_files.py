@@ -109,3 +109,21 @@ def first_existing(candidates: Sequence[Path]) -> Path:
         if candidate.exists():
             return candidate
     return candidates[0]
+
+
+def read_choice_record(
+    record: dict[str, Any], path: Path, index: int
+) -> tuple[str, str, list[str], str]:
+    """``(video, question, candidates, answer letter)`` of an MVBench/MLVU-style record."""
+    from stop_eval.benchmarks.mcqa import option_letter
+
+    video = field(record, "video", str, path, index)
+    question = field(record, "question", str, path, index)
+    candidates = string_list(record, "candidates", path, index)
+    answer = field(record, "answer", str, path, index)
+    letter = option_letter(candidates, answer)
+    if letter is None:
+        raise AnnotationError(
+            f"{path}: record {index}: answer {answer!r} is not among the candidates"
+        )
+    return video, question, candidates, letter

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from stop_eval.benchmarks.annotation_files import (
     check_protocol,
     field,
+    read_choice_record,
     read_json_list,
-    string_list,
 )
-from stop_eval.benchmarks.base import AnnotationError, Benchmark, Protocol, Sample
-from stop_eval.benchmarks.mcqa import option_letter, options_prompt, score_mcqa
+from stop_eval.benchmarks.base import Benchmark, Protocol, Sample
+from stop_eval.benchmarks.mcqa import options_prompt, score_mcqa
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, mean, split_errors
 
 if TYPE_CHECKING:
@@ -53,15 +53,7 @@ class MLVU(Benchmark):
         for stem in TASK_FILES:
             path = root / "json" / f"{stem}.json"
             for index, record in enumerate(read_json_list(path)):
-                video = field(record, "video", str, path, index)
-                question = field(record, "question", str, path, index)
-                candidates = string_list(record, "candidates", path, index)
-                answer = field(record, "answer", str, path, index)
-                letter = option_letter(candidates, answer)
-                if letter is None:
-                    raise AnnotationError(
-                        f"{path}: record {index}: answer {answer!r} is not among the candidates"
-                    )
+                video, question, candidates, letter = read_choice_record(record, path, index)
                 duration = field(record, "duration", (int, float), path, index, default=None)
                 samples.append(
                     Sample(
