@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from stop_core import PruningConfig
+from stop_eval.bench_capture import SO400M
 from stop_eval.flops import decoder_shape, prefill_flops
 
 SIZES: dict[str, dict[str, dict[str, int]]] = {
@@ -42,14 +43,7 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         },
     },
     "0.5b": {  # LLaVA-OneVision-0.5B: SigLIP-so400m (26 layers as run) + Qwen2-0.5B
-        "vision": {
-            "hidden_size": 1152,
-            "intermediate_size": 4304,
-            "num_hidden_layers": 26,
-            "num_attention_heads": 16,
-            "image_size": 384,
-            "patch_size": 14,
-        },
+        "vision": SO400M,
         "text": {
             "hidden_size": 896,
             "intermediate_size": 4864,

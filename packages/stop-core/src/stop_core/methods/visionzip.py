@@ -191,20 +191,8 @@ def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generato
     note = None
     if t * per_frame != requested:
         note = _budget_note(cfg, params, s, s_tok_asked, n_dom, per_frame, t, requested)
-    if reference:
-        # The reference grid pairs ascending dominant tokens with top-k ordered positions (§5.3).
-        layout = torch.cat([dom_topk, tgt_pos], dim=1).reshape(-1)
-        return finish(
-            tokens,
-            cfg,
-            features,
-            frame_index,
-            position,
-            info,
-            grid_newlines="every_row",
-            layout_position=layout,
-            budget_note=note,
-        )
+    # The reference grid pairs ascending dominant tokens with top-k ordered positions (§5.3).
+    layout = torch.cat([dom_topk, tgt_pos], dim=1).reshape(-1) if reference else None
     return finish(
         tokens,
         cfg,
@@ -212,7 +200,8 @@ def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generato
         frame_index,
         position,
         info,
-        grid_newlines="nonempty_rows",
+        grid_newlines="every_row" if reference else "nonempty_rows",
+        layout_position=layout,
         budget_note=note,
     )
 

@@ -12,7 +12,7 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
-from stop_eval.benchmarks.base import Sample
+from stop_eval.benchmarks.base import Benchmark, Protocol, Sample
 
 OPTION_LETTERS = string.ascii_uppercase
 
@@ -73,3 +73,11 @@ def score_mcqa(sample: Sample, pred: str) -> dict[str, Any]:
     """Record fields for an MCQA sample: the parsed answer, correctness and the sample meta."""
     parsed, correct = mcqa_match(sample.answer, pred)
     return {"parsed": parsed, "correct": correct, "meta": dict(sample.meta)}
+
+
+class MultipleChoiceBenchmark(Benchmark):
+    """A benchmark scored by the MCQA matcher alone (no judge)."""
+
+    def score(self, sample: Sample, pred: str, judge: object, protocol: Protocol) -> dict[str, Any]:
+        """First-standalone-letter (or exact) match against the answer."""
+        return score_mcqa(sample, pred)

@@ -16,12 +16,12 @@ from stop_eval.benchmarks.annotation_files import (
     read_choice_record,
     read_json_list,
 )
-from stop_eval.benchmarks.base import Benchmark, Protocol, Sample
-from stop_eval.benchmarks.mcqa import options_prompt, score_mcqa
+from stop_eval.benchmarks.base import Protocol, Sample
+from stop_eval.benchmarks.mcqa import MultipleChoiceBenchmark, options_prompt
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, mean, split_errors
 
 if TYPE_CHECKING:
-    from stop_eval.judge import Judge
+    pass
 
 TASK_FILES: tuple[str, ...] = (
     "1_plotQA",
@@ -39,7 +39,7 @@ def task_name(stem: str) -> str:
     return stem.split("_", 1)[1]
 
 
-class MLVU(Benchmark):
+class MLVU(MultipleChoiceBenchmark):
     """MLVU adapter: micro ``accuracy``, ``per_task``, and ``m_avg`` under the fixed protocol."""
 
     name = "mlvu"
@@ -70,12 +70,6 @@ class MLVU(Benchmark):
                     )
                 )
         return samples
-
-    def score(
-        self, sample: Sample, pred: str, judge: Judge | None, protocol: Protocol
-    ) -> dict[str, Any]:
-        """First-standalone-letter match against the option letter."""
-        return score_mcqa(sample, pred)
 
     def aggregate(self, records: list[dict[str, Any]], protocol: Protocol) -> dict[str, Any]:
         """Micro ``accuracy`` and ``per_task``; ``fixed`` also reports ``m_avg`` (task mean)."""

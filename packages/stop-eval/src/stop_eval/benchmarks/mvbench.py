@@ -18,12 +18,12 @@ from stop_eval.benchmarks.annotation_files import (
     read_choice_record,
     read_json_list,
 )
-from stop_eval.benchmarks.base import AnnotationError, Benchmark, Protocol, Sample
-from stop_eval.benchmarks.mcqa import options_prompt, score_mcqa
+from stop_eval.benchmarks.base import AnnotationError, Protocol, Sample
+from stop_eval.benchmarks.mcqa import MultipleChoiceBenchmark, options_prompt
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, split_errors
 
 if TYPE_CHECKING:
-    from stop_eval.judge import Judge
+    pass
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def clip_bounds(
     return (None if start is None else float(start)), (None if end is None else float(end))
 
 
-class MVBench(Benchmark):
+class MVBench(MultipleChoiceBenchmark):
     """MVBench adapter: micro accuracy over all tasks, with a per-task breakdown."""
 
     name = "mvbench"
@@ -109,12 +109,6 @@ class MVBench(Benchmark):
                     )
                 )
         return samples
-
-    def score(
-        self, sample: Sample, pred: str, judge: Judge | None, protocol: Protocol
-    ) -> dict[str, Any]:
-        """First-standalone-letter match against the option letter."""
-        return score_mcqa(sample, pred)
 
     def aggregate(self, records: list[dict[str, Any]], protocol: Protocol) -> dict[str, Any]:
         """``accuracy`` (micro over all items) and ``per_task`` accuracies."""

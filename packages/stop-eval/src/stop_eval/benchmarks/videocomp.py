@@ -19,12 +19,12 @@ from stop_eval.benchmarks.annotation_files import (
     first_existing,
     read_json_list,
 )
-from stop_eval.benchmarks.base import AnnotationError, Benchmark, Protocol, Sample
-from stop_eval.benchmarks.mcqa import score_mcqa
+from stop_eval.benchmarks.base import AnnotationError, Protocol, Sample
+from stop_eval.benchmarks.mcqa import MultipleChoiceBenchmark
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, split_errors
 
 if TYPE_CHECKING:
-    from stop_eval.judge import Judge
+    pass
 
 MICROSECONDS = 1e6
 START_KEY = "query_video/start_time"
@@ -78,7 +78,7 @@ def query_clip(
     )
 
 
-class VideoComp(Benchmark):
+class VideoComp(MultipleChoiceBenchmark):
     """VideoComp adapter: overall MCQA accuracy, with per-part and per-disruption breakdowns."""
 
     name = "videocomp"
@@ -118,12 +118,6 @@ class VideoComp(Benchmark):
                     )
                 )
         return samples
-
-    def score(
-        self, sample: Sample, pred: str, judge: Judge | None, protocol: Protocol
-    ) -> dict[str, Any]:
-        """The shared MCQA matcher against the ``answer`` field."""
-        return score_mcqa(sample, pred)
 
     def aggregate(self, records: list[dict[str, Any]], protocol: Protocol) -> dict[str, Any]:
         """Overall ``accuracy`` (the reference number) plus ``per_part`` and ``per_type``."""

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stop_eval.benchmarks.annotation_files import check_protocol, read_parquet_rows
-from stop_eval.benchmarks.base import AnnotationError, Benchmark, Protocol, Sample
-from stop_eval.benchmarks.mcqa import score_mcqa, videomme_prompt
+from stop_eval.benchmarks.base import AnnotationError, Protocol, Sample
+from stop_eval.benchmarks.mcqa import MultipleChoiceBenchmark, videomme_prompt
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, split_errors
 
 if TYPE_CHECKING:
-    from stop_eval.judge import Judge
+    pass
 
 PARQUET = "test-00000-of-00001.parquet"
 COLUMNS = ("video_id", "duration", "domain", "sub_category", "videoID", "question_id")
@@ -30,7 +30,7 @@ def find_parquet(root: Path) -> Path:
     return nested if not top.is_file() and nested.is_file() else top
 
 
-class VideoMME(Benchmark):
+class VideoMME(MultipleChoiceBenchmark):
     """Video-MME adapter: overall accuracy plus short/medium/long accuracies."""
 
     name = "videomme"
@@ -77,12 +77,6 @@ class VideoMME(Benchmark):
                 )
             )
         return samples
-
-    def score(
-        self, sample: Sample, pred: str, judge: Judge | None, protocol: Protocol
-    ) -> dict[str, Any]:
-        """First-standalone-letter match against the answer letter."""
-        return score_mcqa(sample, pred)
 
     def aggregate(self, records: list[dict[str, Any]], protocol: Protocol) -> dict[str, Any]:
         """``accuracy`` over all answered items and per duration (``short``/``medium``/``long``)."""
