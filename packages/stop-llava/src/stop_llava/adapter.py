@@ -49,6 +49,7 @@ class LlavaStopAdapter(StopAdapter):
         newline_mode: str | None = None,
         frame_head: FrameHead | None = None,
         chunk_frames: int = 2,
+        capture: frozenset[str] | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__(model, cfg, seed=seed)
@@ -74,7 +75,10 @@ class LlavaStopAdapter(StopAdapter):
         self.layer = resolve_layer(layer, config.vision_feature_layer, len(self.layers))
         self.frame_head = frame_head
         self.chunk_frames = chunk_frames
-        self.needs = get_method(cfg.method).needs if cfg.retention_ratio < 1.0 else frozenset()
+        # what encode_videos captures: the method's inputs, or more (a benchmark sharing one
+        # tower pass across methods asks for everything)
+        method_needs = get_method(cfg.method).needs if cfg.retention_ratio < 1.0 else frozenset()
+        self.needs = method_needs if capture is None else frozenset(capture)
 
     @property
     def hf_layout(self) -> bool:
