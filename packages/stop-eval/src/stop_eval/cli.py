@@ -18,16 +18,9 @@ import torch
 from rich.console import Console
 
 from stop_core import PruningConfig, available_methods
-from stop_eval.models import BACKBONES
+from stop_eval.models import BACKBONES, load_backbone
+from stop_eval.run_config import DEFAULT_MAX_NEW_TOKENS, PRESETS, make_config
 
-PRESETS: dict[str, dict[str, Any]] = {
-    # the official four scripts per backbone, as named options
-    "no_pruning": {"method": "none"},
-    "baseline": {"use_stop": False},
-    "stop_spatial": {"use_stop": True, "mu_t": 0.0},
-    "stop_spatial_temporal": {"use_stop": True},
-}
-DEFAULT_MAX_NEW_TOKENS = {"llava_ov": 4096, "llava_video": 4096, "qwen2_5_vl": 1024}
 DEMO_MAX_NEW_TOKENS = 16
 
 
@@ -94,47 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def pruning_config(args: argparse.Namespace) -> PruningConfig:
     """The ``PruningConfig`` the options describe (presets first, explicit mu last)."""
-    method, use_stop, mu_t = args.method, args.stop, args.mu_t
-    if args.preset:
-        preset = PRESETS[args.preset]
-        method = preset.get("method", method)
-        use_stop = preset.get("use_stop", use_stop)
-        mu_t = preset.get("mu_t", mu_t) if args.mu_t is None else args.mu_t
-    if method == "none":
-        return PruningConfig("none", retention_ratio=1.0)
-    cfg = PruningConfig.preset(
-        method,
-        backbone=args.backbone,
-        retention_ratio=args.retention,
-        use_stop=use_stop,
+    return make_config(
+        args.backbone,
+        args.method,
+        args.retention,
+        use_stop=args.stop,
         variant=args.variant,
         scorer=args.scorer,
         gamma=args.gamma,
+        mu_s=args.mu_s,
+        mu_t=args.mu_t,
+        preset=args.preset,
     )
-    changes = {k: v for k, v in (("mu_s", args.mu_s), ("mu_t", mu_t)) if v is not None}
-    return cfg.replace(**changes) if changes else cfg
 
 
 def load_model(args: argparse.Namespace) -> tuple[torch.nn.Module, Any, bool]:
     """(model, processor, random_weights): a real checkpoint or the embedded demo."""
-    if args.model is None:
-        from stop_eval.demo_model import build_demo
-
-        model, processor = build_demo(args.backbone, seed=args.seed)
-        return model, processor, True
-    from transformers import AutoProcessor
-
-    if args.backbone == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLForConditionalGeneration as cls
-    else:
-        from transformers import LlavaOnevisionForConditionalGeneration as cls
-    dtype = "auto" if args.dtype == "auto" else getattr(torch, args.dtype)
-    device_map = None if args.device_map == "none" else args.device_map
-    model = cls.from_pretrained(
-        args.model, dtype=dtype, device_map=device_map, attn_implementation="sdpa"
+    return load_backbone(
+        args.backbone, args.model, dtype=args.dtype, device_map=args.device_map, seed=args.seed
     )
-    processor = AutoProcessor.from_pretrained(args.model)
-    return model, processor, False
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,6 +31,42 @@ class Generation:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+def load_backbone(
+    backbone: str,
+    model: str | None = None,
+    *,
+    dtype: str = "auto",
+    device_map: str | None = "auto",
+    seed: int = 0,
+) -> tuple[torch.nn.Module, Any, bool]:
+    """(model, processor, random_weights): ``from_pretrained`` of a hub id / path, or the demo.
+
+    ``dtype`` is "auto" or a torch dtype name; ``device_map`` "none"/None loads on the CPU.
+    """
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
+    if model is None:
+        from stop_eval.demo_model import build_demo
+
+        built, processor = build_demo(backbone, seed=seed)
+        return built, processor, True
+    from transformers import AutoProcessor
+
+    if backbone == "qwen2_5_vl":
+        from transformers import Qwen2_5_VLForConditionalGeneration as cls
+    else:
+        from transformers import LlavaOnevisionForConditionalGeneration as cls
+    if dtype != "auto" and not isinstance(getattr(torch, dtype, None), torch.dtype):
+        raise ValueError(f"unknown dtype {dtype!r}; use auto, float16, bfloat16 or float32")
+    torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
+    placement = None if device_map in (None, "none") else device_map
+    loaded = cls.from_pretrained(
+        model, dtype=torch_dtype, device_map=placement, attn_implementation="sdpa"
+    )
+    processor = AutoProcessor.from_pretrained(model)
+    return loaded, processor, False
+
+
 class VideoModel:
     """A backbone model + processor with SToP attached; ``answer`` runs one greedy generation."""
 
@@ -78,9 +114,16 @@ class VideoModel:
             "<|im_end|>\n<|im_start|>assistant\n"
         )
 
-    def inputs(self, items: list[tuple[np.ndarray, VideoMeta, str]]) -> dict[str, Any]:
-        """Processor outputs for one video + prompt per item (frames already sampled)."""
+    def inputs(
+        self, items: list[tuple[np.ndarray, VideoMeta, str]], answers: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Processor outputs for one video + prompt per item (frames already sampled).
+
+        ``answers`` (one per item) are appended after the assistant header, for scoring.
+        """
         texts = [self.build_prompt(prompt) for _, _, prompt in items]
+        if answers is not None:
+            texts = [text + answer for text, answer in zip(texts, answers, strict=True)]
         videos = [frames for frames, _, _ in items]
         if self.backbone == "qwen2_5_vl":
             metadata = []
@@ -104,6 +147,28 @@ class VideoModel:
     ) -> Generation:
         """Greedy answer for one video and prompt."""
         return self.answer_batch([(frames, meta, prompt)], max_new_tokens)[0]
+
+    @torch.no_grad()
+    def loglikelihood(
+        self, frames: np.ndarray, meta: VideoMeta, prompt: str, continuation: str
+    ) -> tuple[float, bool]:
+        """Log-probability of ``continuation`` as the answer, and whether greedy decoding gives it.
+
+        One pruned forward pass; pruning only removes video tokens, so the sequence still ends
+        with the continuation's tokens.
+        """
+        tokenizer = self.processor.tokenizer
+        head = self.build_prompt(prompt)
+        n_cont = len(tokenizer(head + continuation).input_ids) - len(tokenizer(head).input_ids)
+        if n_cont <= 0:
+            raise ValueError(f"continuation {continuation!r} adds no tokens to the prompt")
+        batch = self.inputs([(frames, meta, prompt)], answers=[continuation])
+        targets = batch["input_ids"][0, -n_cont:]
+        logits = self.model(**batch).logits[0, -n_cont - 1 : -1].float()
+        logprobs = torch.log_softmax(logits, dim=-1)
+        total = logprobs.gather(-1, targets[:, None]).sum()
+        greedy = bool((logits.argmax(dim=-1) == targets).all())
+        return float(total), greedy
 
     @torch.no_grad()
     def answer_batch(
