@@ -48,6 +48,33 @@ def test_chunking_does_not_change_the_result() -> None:
     torch.testing.assert_close(full, probs.mean(1).mean(1))
 
 
+def _direct(q, k, heads, scale, dtype=torch.float32):
+    f, n, c = q.shape
+    qh = q.view(f, n, heads, c // heads).transpose(1, 2).double()
+    kh = k.view(f, n, heads, c // heads).transpose(1, 2).double()
+    probs = torch.softmax(qh @ kh.transpose(-1, -2) * scale, dim=-1).to(dtype)
+    return probs.double().mean(1).mean(1).float()
+
+
+def test_float32_route_is_exact_with_huge_logits() -> None:
+    """Sinks give some keys huge logits: the max-shifted route must neither overflow nor drift."""
+    g = torch.Generator().manual_seed(1)
+    q, k = torch.randn(3, 40, 32, generator=g), torch.randn(3, 40, 32, generator=g)
+    k[:, 5] *= 60.0  # one key dominating every row, logits in the hundreds
+    got = attention_received(q, k, num_heads=4, scale=8**-0.5)
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got, _direct(q, k, 4, 8**-0.5), atol=1e-6, rtol=0)
+    torch.testing.assert_close(got.sum(dim=1), torch.ones(3))
+
+
+def test_half_precision_rounds_probabilities_like_the_tower() -> None:
+    g = torch.Generator().manual_seed(2)
+    q, k = torch.randn(2, 30, 16, generator=g), torch.randn(2, 30, 16, generator=g)
+    got = attention_received(q.bfloat16(), k.bfloat16(), num_heads=2, scale=0.3)
+    expected = _direct(q.bfloat16().float(), k.bfloat16().float(), 2, 0.3, torch.bfloat16)
+    torch.testing.assert_close(got, expected, atol=2e-3, rtol=0)
+
+
 def _reference_tower():
     data = torch.load(GOLDEN, weights_only=True)
     raw = data["config"]
