@@ -10,7 +10,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
 from stop_eval.bench_cli import main
-from stop_eval.flops import DecoderShape, decoder_shape, prefill_flops
+from stop_eval.flops import DecoderShape, capture_flops, decoder_shape, prefill_flops
+from stop_llava import attention_received
 
 
 def test_flops_hand_count() -> None:
@@ -18,6 +19,15 @@ def test_flops_hand_count() -> None:
     # per layer: q,o 2*(2*3*8*8)=768; k,v 2*(2*3*8*4)=384; scores+sum 2*(2*3*3*8)=288;
     # MLP 3*(2*3*8*16)=2304 -> 3744; two layers 7488; LM head on one row 2*8*10=160
     assert prefill_flops(shape, 3) == 7648
+
+
+def test_capture_flops_hand_count_and_torch_count() -> None:
+    # 2 frames, 4 tokens, hidden 6, 3 heads: scores 2*4*4*6 = 192, column sums 2*3*4*4 = 96
+    assert capture_flops(2, 4, 6, 3) == 2 * (192 + 96)
+    q, k = torch.randn(3, 10, 12), torch.randn(3, 10, 12)
+    with FlopCounterMode(display=False) as counter:
+        attention_received(q, k, num_heads=4, scale=0.5, chunk_frames=2)
+    assert counter.get_total_flops() == capture_flops(3, 10, 12, 4)
 
 
 def test_flops_match_torch_flop_counter() -> None:
@@ -74,11 +84,14 @@ def test_prefill_bench_writes_json_and_plot(tmp_path, capsys) -> None:
     ]
     base = rows[0]
     assert base["prefill_speedup"] == 1.0 and base["capture_ms"] == 0.0
+    assert base["capture_gflops"] == 0.0
     for r in rows[1:]:
         assert r["sequence"] < base["sequence"]
         assert r["ideal_speedup"] == base["sequence"] / r["sequence"]
         assert r["prefill_gflops"] < base["prefill_gflops"]
         assert r["ttft_ms"] >= r["prefill_ms"] and r["decode_tok_s"] > 0
+        assert r["capture_gflops"] == rows[1]["capture_gflops"] > 0
+        assert r["capture_flop_share"] == r["capture_gflops"] / r["prefill_gflops"]
     with Image.open(plot) as image:
         assert image.size[0] > 300
     assert "LLM prefill with pruning" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Analytic FLOPs of a decoder-only language model's prefill (multiply-add = 2 FLOPs)."""
+"""Analytic FLOPs (multiply-add = 2 FLOPs): a decoder's prefill and the attention capture."""
 
 from __future__ import annotations
 
@@ -48,3 +48,14 @@ def decoder_shape(text_config: object) -> DecoderShape:
         intermediate=text_config.intermediate_size,  # type: ignore[attr-defined]
         vocab=text_config.vocab_size,  # type: ignore[attr-defined]
     )
+
+
+def capture_flops(frames: int, tokens: int, hidden: int, heads: int) -> int:
+    """FLOPs of the exact attention capture on one vision layer (per frame: N x N scores).
+
+    The score matrix ``q k^T`` of every head (``2*N*N*hidden`` per frame, as heads x head_dim
+    = hidden) plus its column sums (``2*heads*N*N``); this is work the layer's own fused
+    attention does not expose, so it is the capture's floor. Exponentials are omitted.
+    """
+    per_frame = 2 * tokens * tokens * hidden + 2 * heads * tokens * tokens
+    return frames * per_frame
