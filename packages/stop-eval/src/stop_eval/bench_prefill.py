@@ -53,6 +53,17 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
             "vocab_size": 151936,
         },
     },
+    "7b": {  # LLaVA-OneVision-7B: SigLIP-so400m + Qwen2-7B (run it in bfloat16 on a CPU)
+        "vision": SO400M,
+        "text": {
+            "hidden_size": 3584,
+            "intermediate_size": 18944,
+            "num_hidden_layers": 28,
+            "num_attention_heads": 28,
+            "num_key_value_heads": 4,
+            "vocab_size": 152064,
+        },
+    },
 }
 METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
 RETENTIONS: tuple[float, ...] = (0.25, 0.15, 0.1)
@@ -86,8 +97,11 @@ class PrefillRow:
     peak_mb: float = 0.0
 
 
-def build_model(size: str, seed: int = 0) -> torch.nn.Module:
-    """A random-weight LLaVA-OneVision model of the given size preset."""
+def build_model(size: str, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
+    """A random-weight LLaVA-OneVision model of the given size preset, created in ``dtype``.
+
+    Created directly in ``dtype`` (not cast afterwards) so a 7B model never exists in float32.
+    """
     from transformers import (
         LlavaOnevisionConfig,
         LlavaOnevisionForConditionalGeneration,
@@ -109,7 +123,7 @@ def build_model(size: str, seed: int = 0) -> torch.nn.Module:
         vision_feature_select_strategy="full",
         image_grid_pinpoints=[[image, image]],
     )
-    model = LlavaOnevisionForConditionalGeneration(cfg).eval()
+    model = LlavaOnevisionForConditionalGeneration._from_config(cfg, dtype=dtype).eval()
     model.generation_config.pad_token_id = 0
     model.generation_config.eos_token_id = None
     return model
@@ -175,7 +189,7 @@ def run_prefill_benchmark(
     from stop_llava import LlavaStopAdapter
 
     dev = torch.device(device)
-    model = (model or build_model(size)).to(device=dev, dtype=dtype)
+    model = (model or build_model(size, dtype=dtype)).to(device=dev, dtype=dtype)
     clock = StageClock(dev)
     vision_cfg = model.config.vision_config
     side = vision_cfg.image_size

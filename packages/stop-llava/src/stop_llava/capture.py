@@ -13,6 +13,8 @@ import time
 import torch
 from torch import nn
 
+from stop_core.attention import softmax_column_sums
+
 
 class SiglipAttentionCapture:
     """Forward hooks on ``attn.q_proj``/``attn.k_proj``; results in ``received`` and ``keys``.
@@ -104,14 +106,11 @@ def attention_received(
 
 
 def _received_f32(qc: torch.Tensor, kc: torch.Tensor, scale: float) -> torch.Tensor:
-    """Column means of the softmax for ``[c, H, N, d]`` float32 q/k, in place on the logits.
+    """Mean over heads and queries of the softmax for ``[c, H, N, d]`` float32 q/k.
 
-    The column sum of ``P = E / z`` (``E = exp(S - rowmax)``, ``z`` its row sums) is the
-    vector-matrix product ``(1/z) E``: no normalised copy of the ``c*H*N*N`` matrix is made
-    and it is read fewer times than softmax + two means (1.6x faster on so400m shapes).
+    Scaling q before the product (not the ``N x N`` logits) and the in-place column sums make
+    this 1.6x faster than softmax + two means on so400m shapes; it agrees to ~1e-8.
     """
     c, heads, n, _ = qc.shape
     logits = torch.matmul(qc * scale, kc.transpose(-1, -2))
-    logits.sub_(logits.amax(dim=-1, keepdim=True)).exp_()
-    inverse = logits.sum(dim=-1).reciprocal_().view(c, 1, heads * n)
-    return torch.bmm(inverse, logits.view(c, heads * n, n)).view(c, n) / (heads * n)
+    return softmax_column_sums(logits.view(c, heads * n, n)) / (heads * n)

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import apply_rotary_pos_emb_vision
 
+from stop_core.attention import softmax_column_sums
+
 
 class QwenVisionAttentionCapture:
     """Pre-hook on one ``Qwen2_5_VLVisionAttention``; ``received`` ``[N]``, ``keys`` ``[N, hd]``.
@@ -58,12 +60,8 @@ class QwenVisionAttentionCapture:
             for qs in range(s, e, self.max_chunk):
                 qe = min(e, qs + self.max_chunk)
                 qc = q[qs:qe].transpose(0, 1)
-                probs = torch.softmax(
-                    torch.matmul(qc, kc.transpose(-1, -2)) * module.scaling,
-                    dim=-1,
-                    dtype=torch.float32,
-                )
-                total += probs.sum(dim=(0, 1))
+                logits = (torch.matmul(qc, kc.transpose(-1, -2)) * module.scaling).float()
+                total += softmax_column_sums(logits.view(1, -1, e - s))[0]
             received[s:e] = total / (heads * (e - s))
         self._received.append(received)
         if hidden.is_cuda:
