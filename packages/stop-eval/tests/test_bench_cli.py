@@ -39,6 +39,7 @@ def test_prune_bench_writes_json(tmp_path, capsys) -> None:
     for r in rows:
         assert len(r["runs_ms"]) == 2 and r["median_ms"] > 0 and r["kept"] == 6
     assert "torch" in data["environment"]
+    assert data["settings"]["repeats"] == 2 and "out" not in data["settings"]
     assert "median ms" in capsys.readouterr().out
 
 

@@ -75,6 +75,27 @@ def test_half_precision_rounds_probabilities_like_the_tower() -> None:
     torch.testing.assert_close(got, expected, atol=2e-3, rtol=0)
 
 
+def test_float32_reduction_of_half_precision_q_k() -> None:
+    g = torch.Generator().manual_seed(3)
+    q, k = torch.randn(2, 30, 16, generator=g).bfloat16(), torch.randn(2, 30, 16, generator=g)
+    k = k.bfloat16()
+    got = attention_received(q, k, num_heads=2, scale=0.3, dtype=torch.float32)
+    torch.testing.assert_close(got, _direct(q.float(), k.float(), 2, 0.3), atol=1e-6, rtol=0)
+    tower_like = attention_received(q, k, num_heads=2, scale=0.3)
+    assert not torch.equal(got, tower_like)  # the default keeps the tower's rounding
+
+
+def test_capture_dtype_is_checked(model) -> None:
+    from stop_core import PruningConfig
+    from stop_llava import LlavaStopAdapter
+
+    with pytest.raises(ValueError, match="capture_dtype must be None or torch.float32"):
+        LlavaStopAdapter(model, PruningConfig.preset("visionzip"), capture_dtype=torch.float16)
+    attn = model.model.vision_tower.encoder.layers[0].self_attn
+    with pytest.raises(ValueError, match="reduce_dtype must be None or torch.float32"):
+        SiglipAttentionCapture(attn, reduce_dtype=torch.bfloat16)
+
+
 def _reference_tower():
     data = torch.load(GOLDEN, weights_only=True)
     raw = data["config"]

@@ -175,10 +175,14 @@ def format_table(rows: list[PruneTiming]) -> str:
     return "\n".join(lines)
 
 
-def write_json(rows: Sequence[Any], path: Path) -> None:
-    """Write dataclass rows with the environment as ``{"environment": ..., "results": [...]}``."""
+def write_json(rows: Sequence[Any], path: Path, settings: dict[str, Any] | None = None) -> None:
+    """Write dataclass rows as ``{"environment", "settings" (the options run), "results"}``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"environment": environment(), "results": [asdict(r) for r in rows]}
+    payload = {
+        "environment": environment(),
+        "settings": settings or {},
+        "results": [asdict(r) for r in rows],
+    }
     path.write_text(json.dumps(payload, indent=2))
 
 
@@ -190,8 +194,13 @@ def main(argv: list[str] | None = None) -> None:
     rows = run_from_args(args)
     print(format_table(rows))
     if args.out:
-        write_json(rows, Path(args.out))
+        write_json(rows, Path(args.out), run_settings(args))
         print(f"wrote {args.out}")
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of a benchmark run, for its JSON (output paths and subcommand left out)."""
+    return {k: v for k, v in vars(args).items() if k not in ("command", "out", "plot")}
 
 
 def add_prune_arguments(parser: argparse.ArgumentParser) -> None:

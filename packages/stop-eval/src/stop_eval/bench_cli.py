@@ -9,6 +9,7 @@ from stop_core.benchmark import (
     add_prune_arguments,
     format_table,
     run_from_args,
+    run_settings,
     write_json,
 )
 from stop_eval.bench_capture import (
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = run_from_args(args)
         print(format_table(rows))
         if args.out:
-            write_json(rows, Path(args.out))
+            write_json(rows, Path(args.out), run_settings(args))
             print(f"wrote {args.out}")
     elif args.command == "prefill":
         from rich.console import Console
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = run_prefill(args)
         Console(width=180).print(format_prefill_table(rows))
         if args.out:
-            write_json(rows, Path(args.out))
+            write_json(rows, Path(args.out), run_settings(args))
             print(f"wrote {args.out}")
         if args.plot:
             plot_speedup(rows, Path(args.plot))
@@ -65,5 +66,5 @@ def main(argv: list[str] | None = None) -> None:
         timings = run_capture_benchmark(args)
         print(format_capture_table(timings))
         if args.out:
-            write_json(timings, Path(args.out))
+            write_json(timings, Path(args.out), run_settings(args))
             print(f"wrote {args.out}")

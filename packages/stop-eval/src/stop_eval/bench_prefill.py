@@ -184,6 +184,7 @@ def run_prefill_benchmark(
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
     model: torch.nn.Module | None = None,
+    capture_dtype: torch.dtype | None = None,
 ) -> list[PrefillRow]:
     """Time every method x retention (plus the unpruned model) on one random video."""
     from stop_llava import LlavaStopAdapter
@@ -195,7 +196,9 @@ def run_prefill_benchmark(
     side = vision_cfg.image_size
     pixels = torch.randn(1, frames, 3, side, side, device=dev, dtype=dtype)
     # capture everything once; every configuration reuses that tower pass
-    probe = LlavaStopAdapter(model, PruningConfig("none"), "llava_ov", capture=ALL_NEEDS)
+    probe = LlavaStopAdapter(
+        model, PruningConfig("none"), "llava_ov", capture=ALL_NEEDS, capture_dtype=capture_dtype
+    )
     per_video = frames * probe.hf_tokens_per_frame + 1
     video_id = model.config.video_token_id
     g = torch.Generator().manual_seed(0)
@@ -348,6 +351,12 @@ def add_prefill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--new-tokens", type=int, default=8)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    parser.add_argument(
+        "--capture-dtype",
+        default="model",
+        choices=["model", "float32"],
+        help="dtype of the attention reduction (model = the tower's, as the reference)",
+    )
     parser.add_argument("--out", default=None, help="JSON file to write")
     parser.add_argument("--plot", default=None, help="PNG of speedup vs retention")
 
@@ -366,4 +375,5 @@ def run_from_args(args: argparse.Namespace) -> list[PrefillRow]:
         new_tokens=args.new_tokens,
         device=args.device,
         dtype=getattr(torch, args.dtype),
+        capture_dtype=None if args.capture_dtype == "model" else torch.float32,
     )

@@ -50,6 +50,7 @@ class LlavaStopAdapter(StopAdapter):
         frame_head: FrameHead | None = None,
         chunk_frames: int = 2,
         capture: frozenset[str] | None = None,
+        capture_dtype: torch.dtype | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__(model, cfg, seed=seed)
@@ -75,6 +76,9 @@ class LlavaStopAdapter(StopAdapter):
         self.layer = resolve_layer(layer, config.vision_feature_layer, len(self.layers))
         self.frame_head = frame_head
         self.chunk_frames = chunk_frames
+        if capture_dtype not in (None, torch.float32):
+            raise ValueError(f"capture_dtype must be None or torch.float32, got {capture_dtype}")
+        self.capture_dtype = capture_dtype
         # what encode_videos captures: the method's inputs, or more (a benchmark sharing one
         # tower pass across methods asks for everything)
         method_needs = get_method(cfg.method).needs if cfg.retention_ratio < 1.0 else frozenset()
@@ -219,6 +223,7 @@ class LlavaStopAdapter(StopAdapter):
                 self.layers[self.layer].self_attn,
                 chunk_frames=self.chunk_frames,
                 keep_keys="keys" in needs,
+                reduce_dtype=self.capture_dtype,
             )
         if "frame_embeddings" in needs:
             handles.append(

@@ -19,8 +19,8 @@ def apply_stop(
     """Prune this model instance's video tokens as ``cfg`` says until ``remove_stop``.
 
     ``options`` go to ``LlavaStopAdapter`` (``layer``, ``pool_mode``, ``newline_mode``,
-    ``frame_head``, ``chunk_frames``, ``seed``). Returns the adapter, whose ``accounting``
-    holds per-video token counts and timings of the last call.
+    ``frame_head``, ``chunk_frames``, ``capture_dtype``, ``seed``). Returns the adapter, whose
+    ``accounting`` holds per-video token counts and timings of the last call.
     """
     return LlavaStopAdapter(model, cfg, backbone, **options).attach()  # type: ignore[return-value]
 

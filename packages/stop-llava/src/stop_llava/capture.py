@@ -21,17 +21,30 @@ class SiglipAttentionCapture:
 
     ``received`` is ``[F, N]`` float32 (rows sum to 1), ``keys`` ``[F, N, head_dim]`` float32.
     ``chunk_frames`` bounds the memory of the reduction to ``chunk * heads * N * N`` floats.
+    ``reduce_dtype`` (default: the tower's dtype, as the reference computes it) may be
+    ``torch.float32`` to reduce half-precision q/k exactly, e.g. where half-precision
+    element-wise work is slow (CPUs).
     """
 
-    def __init__(self, attn: nn.Module, *, chunk_frames: int = 2, keep_keys: bool = True) -> None:
+    def __init__(
+        self,
+        attn: nn.Module,
+        *,
+        chunk_frames: int = 2,
+        keep_keys: bool = True,
+        reduce_dtype: torch.dtype | None = None,
+    ) -> None:
         for name in ("q_proj", "k_proj", "num_heads", "head_dim", "scale"):
             if not hasattr(attn, name):
                 raise TypeError(f"{type(attn).__name__} is not a SigLIP attention (no {name!r})")
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
         self.attn = attn
+        if reduce_dtype not in (None, torch.float32):
+            raise ValueError(f"reduce_dtype must be None or torch.float32, got {reduce_dtype}")
         self.chunk_frames = chunk_frames
         self.keep_keys = keep_keys
+        self.reduce_dtype = reduce_dtype
         self._q: torch.Tensor | None = None
         self._received: list[torch.Tensor] = []
         self._keys: list[torch.Tensor] = []
@@ -51,7 +64,11 @@ class SiglipAttentionCapture:
         self._q = None
         start = time.perf_counter()
         heads = self.attn.num_heads
-        self._received.append(attention_received(q, k, heads, self.attn.scale, self.chunk_frames))
+        self._received.append(
+            attention_received(
+                q, k, heads, self.attn.scale, self.chunk_frames, dtype=self.reduce_dtype
+            )
+        )
         if self.keep_keys:
             f, n, _ = k.shape
             self._keys.append(k.view(f, n, heads, -1).float().mean(dim=2))
@@ -82,21 +99,29 @@ class SiglipAttentionCapture:
 
 
 def attention_received(
-    q: torch.Tensor, k: torch.Tensor, num_heads: int, scale: float, chunk_frames: int = 2
+    q: torch.Tensor,
+    k: torch.Tensor,
+    num_heads: int,
+    scale: float,
+    chunk_frames: int = 2,
+    *,
+    dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """``[F, N]`` mean over heads then queries of ``softmax(q k^T * scale)``, chunked over F.
 
     Half-precision inputs follow the reference tower (float32 softmax cast back to the query
     dtype before averaging); float32 inputs take an exact, cheaper route (``_received_f32``).
+    ``dtype=torch.float32`` upcasts half-precision q/k chunk by chunk and takes that route.
     """
     f, n, c = q.shape
     head_dim = c // num_heads
+    work = dtype or q.dtype
     out = torch.empty(f, n, dtype=torch.float32, device=q.device)
     for start in range(0, f, chunk_frames):
         stop = min(f, start + chunk_frames)
-        qc = q[start:stop].reshape(stop - start, n, num_heads, head_dim).transpose(1, 2)
-        kc = k[start:stop].reshape(stop - start, n, num_heads, head_dim).transpose(1, 2)
-        if q.dtype == torch.float32:
+        qc = q[start:stop].to(work).reshape(stop - start, n, num_heads, head_dim).transpose(1, 2)
+        kc = k[start:stop].to(work).reshape(stop - start, n, num_heads, head_dim).transpose(1, 2)
+        if work == torch.float32:
             out[start:stop] = _received_f32(qc, kc, scale)
             continue
         logits = torch.matmul(qc, kc.transpose(-1, -2)) * scale
