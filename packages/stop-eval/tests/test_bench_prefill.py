@@ -91,6 +91,7 @@ def test_prefill_bench_writes_json_and_plot(tmp_path, capsys) -> None:
         assert r["prefill_gflops"] < base["prefill_gflops"]
         assert r["ttft_ms"] >= r["prefill_ms"] and r["decode_tok_s"] > 0
         assert r["capture_gflops"] == rows[1]["capture_gflops"] > 0
+        assert r["capture_ms"] == rows[1]["capture_ms"] > 0 and "tower_delta_ms" in r
         assert r["capture_flop_share"] == r["capture_gflops"] / r["prefill_gflops"]
     with Image.open(plot) as image:
         assert image.size[0] > 300
