@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
@@ -28,6 +29,18 @@ def test_capture_flops_hand_count_and_torch_count() -> None:
     with FlopCounterMode(display=False) as counter:
         attention_received(q, k, num_heads=4, scale=0.5, chunk_frames=2)
     assert counter.get_total_flops() == capture_flops(3, 10, 12, 4)
+
+
+def test_step_clock_rates_decode_steps_only() -> None:
+    from stop_eval.bench_prefill import StepClock
+
+    clock = StepClock(torch.device("cpu"))
+    scores = torch.zeros(1, 4)
+    assert clock(torch.zeros(1, 2, dtype=torch.long), scores) is scores
+    with pytest.raises(ValueError, match="at least 2 generated tokens"):
+        clock.decode_rate()
+    clock.stamps[:] = [10.0, 10.5, 11.0]  # prefill logits at 10 s, two decode steps of 0.5 s
+    assert clock.decode_rate() == 2.0
 
 
 def test_flops_match_torch_flop_counter() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import LogitsProcessor, LogitsProcessorList
 
 from stop_core import PruningConfig
 from stop_eval.bench_capture import SO400M
@@ -151,6 +152,27 @@ class StageClock:
         return out, time.perf_counter() - begin
 
 
+class StepClock(LogitsProcessor):
+    """Time stamps of every generation step (the logits processor runs once per new token)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.stamps: list[float] = []
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        """Record the time this step's logits are ready; the scores pass through unchanged."""
+        if self.cuda:
+            torch.cuda.synchronize()
+        self.stamps.append(time.perf_counter())
+        return scores
+
+    def decode_rate(self) -> float:
+        """Tokens per second between the first and the last step (prefill excluded)."""
+        if len(self.stamps) < 2:
+            raise ValueError("decode rate needs at least 2 generated tokens")
+        return (len(self.stamps) - 1) / (self.stamps[-1] - self.stamps[0])
+
+
 def median_time(
     clock: StageClock, fn: Callable[[], Any], repeats: int, warmup: int = 1
 ) -> tuple[Any, float]:
@@ -242,13 +264,18 @@ def run_prefill_benchmark(
         record = adapter.accounting[0]
         _, prefill_s = median_time(clock, lambda p=prepared: model(**p, logits_to_keep=1), repeats)
 
-        def generate(n: int, p: dict[str, Any] = prepared) -> Any:  # noqa: ANN401
-            return model.generate(**p, max_new_tokens=n, min_new_tokens=n, do_sample=False)
-
-        # decode time = generate(n) - generate(1): the same prefill cancels out
-        _, first_s = median_time(clock, lambda: generate(1), repeats, warmup=0)
-        _, generate_s = median_time(clock, lambda: generate(new_tokens), repeats, warmup=0)
-        decode_s = max(generate_s - first_s, 1e-9)
+        steps = StepClock(dev)
+        rates = []
+        for _ in range(repeats):
+            steps.stamps.clear()
+            model.generate(
+                **prepared,
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                do_sample=False,
+                logits_processor=LogitsProcessorList([steps]),
+            )
+            rates.append(steps.decode_rate())
         length = int(prepared["input_ids"].shape[1])
         needs_capture = method != "none"
         rows.append(
@@ -267,7 +294,7 @@ def run_prefill_benchmark(
                 prefill_ms=prefill_s * 1e3,
                 ttft_ms=(vision_s + (capture_s if needs_capture else 0.0) + prune_s + prefill_s)
                 * 1e3,
-                decode_tok_s=(new_tokens - 1) / decode_s,
+                decode_tok_s=statistics.median(rates),
                 prefill_gflops=prefill_flops(shape, length) / 1e9,
                 capture_gflops=capture_gflops if needs_capture else 0.0,
                 peak_mb=peak_memory_mb(dev),
