@@ -148,11 +148,6 @@ class StopVideoLMM(lmms):
         """Requests answered per ``generate`` call."""
         return self.batch_size_per_gpu
 
-    @property
-    def config(self) -> dict[str, Any]:
-        """The pruning configuration (for lmms-eval's logs)."""
-        return self.video_model.cfg.to_dict()
-
     # -- requests --------------------------------------------------------------------------------
     def _video(
         self, request: Instance, visuals: Sequence[Any] | None

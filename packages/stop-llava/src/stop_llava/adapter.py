@@ -21,7 +21,7 @@ from stop_core import PruningConfig, VideoTokens, get_method, lay_out, prune
 from stop_core.adapter import SampleAccounting, StageTimer, StopAdapter, pad_token_id
 from stop_core.layout import LAYOUT_MODES
 from stop_core.sequence import RunReplacement, assign_videos, rebuild_sequences
-from stop_llava.capture import SiglipAttentionCapture
+from stop_llava.capture import SiglipAttentionCapture, check_reduce_dtype
 from stop_llava.frame_head import FrameHead
 from stop_llava.pooling import POOL_MODES, pool_2d, pooled_grid
 
@@ -76,8 +76,7 @@ class LlavaStopAdapter(StopAdapter):
         self.layer = resolve_layer(layer, config.vision_feature_layer, len(self.layers))
         self.frame_head = frame_head
         self.chunk_frames = chunk_frames
-        if capture_dtype not in (None, torch.float32):
-            raise ValueError(f"capture_dtype must be None or torch.float32, got {capture_dtype}")
+        check_reduce_dtype(capture_dtype, "capture_dtype")
         self.capture_dtype = capture_dtype
         # what encode_videos captures: the method's inputs, or more (a benchmark sharing one
         # tower pass across methods asks for everything)

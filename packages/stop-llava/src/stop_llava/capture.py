@@ -40,8 +40,7 @@ class SiglipAttentionCapture:
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
         self.attn = attn
-        if reduce_dtype not in (None, torch.float32):
-            raise ValueError(f"reduce_dtype must be None or torch.float32, got {reduce_dtype}")
+        check_reduce_dtype(reduce_dtype, "reduce_dtype")
         self.chunk_frames = chunk_frames
         self.keep_keys = keep_keys
         self.reduce_dtype = reduce_dtype
@@ -96,6 +95,12 @@ class SiglipAttentionCapture:
             handle.remove()
         self._handles = []
         self._q = None
+
+
+def check_reduce_dtype(dtype: torch.dtype | None, name: str) -> None:
+    """The capture reduces in the tower's dtype (None) or in float32; nothing else."""
+    if dtype not in (None, torch.float32):
+        raise ValueError(f"{name} must be None or torch.float32, got {dtype}")
 
 
 def attention_received(
