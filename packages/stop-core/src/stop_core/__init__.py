@@ -1,6 +1,7 @@
 """stop_core: sink-token-aware pruning (SToP) of video tokens, independent of any model code."""
 
 from stop_core.api import prune
+from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
 from stop_core.layout import LAYOUT_MODES, lay_out, layout_order
 from stop_core.params import MethodParams
@@ -12,6 +13,7 @@ from stop_core.tokens import PrunedVideo, VideoTokens
 __version__ = "0.1.0"
 
 __all__ = [
+    "TokenCombination",
     "BACKBONES",
     "LAYOUT_MODES",
     "MU_DEFAULTS",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from stop_core.combination import TokenCombination
 from stop_core.tokens import GridNewlines, PrunedVideo, VideoTokens
 
 if TYPE_CHECKING:
@@ -74,11 +75,13 @@ def finish(
     grid_newlines: GridNewlines = "nonempty_rows",
     layout_position: torch.Tensor | None = None,
     budget_note: str | None = None,
+    combination: TokenCombination | None = None,
 ) -> PrunedVideo:
     """Assemble a ``PrunedVideo`` in the input dtype/device with budget accounting.
 
     A method whose delivered count differs from ``requested`` must say why in
-    ``budget_note``; it is stored as ``info["budget_explanation"]``.
+    ``budget_note``; it is stored as ``info["budget_explanation"]``. ``combination`` records
+    how each output token was formed from the inputs (``PrunedVideo.apply``).
     """
     t, s = tokens.num_frames, tokens.tokens_per_frame
     requested = requested_tokens(t, s, cfg.retention_ratio)
@@ -105,7 +108,24 @@ def finish(
         info=info,
         grid_newlines=grid_newlines,
         layout_position=None if layout_position is None else layout_position.to(src.device),
+        combination=None if combination is None else _on_device(combination, src.device),
     )
+
+
+def _on_device(comb: TokenCombination, device: torch.device) -> TokenCombination:
+    """``comb`` with its tensors on ``device``."""
+    return TokenCombination(
+        comb.row.to(device),
+        comb.col.to(device),
+        comb.weight.to(device),
+        comb.num_outputs,
+        comb.num_inputs,
+    )
+
+
+def selection(tokens: VideoTokens, global_index: torch.Tensor) -> TokenCombination:
+    """The combination of a pure selection of the tokens at ``global_index``."""
+    return TokenCombination.selection(global_index, tokens.num_frames * tokens.tokens_per_frame)
 
 
 def gather_global(tokens: VideoTokens, global_index: torch.Tensor) -> torch.Tensor:

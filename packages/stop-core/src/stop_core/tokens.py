@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import torch
 
+from stop_core.combination import TokenCombination
 from stop_core.errors import check_tensor
 
 GridNewlines = Literal["every_row", "nonempty_rows", "none"]
@@ -92,6 +93,7 @@ class PrunedVideo:
     ``round(retention * T * S)``, ``kept`` the delivered count; ``info`` explains any
     difference and holds method details. ``grid_newlines`` and ``layout_position`` describe
     how the reference grid layout of this method places the tokens (see ``lay_out``).
+    ``combination`` says how each token was formed from the input tokens (``apply``).
     """
 
     features: torch.Tensor
@@ -106,6 +108,7 @@ class PrunedVideo:
     info: dict[str, Any] = field(default_factory=dict)
     grid_newlines: GridNewlines = "nonempty_rows"
     layout_position: torch.Tensor | None = None
+    combination: TokenCombination | None = None
 
     def __post_init__(self) -> None:
         n = self.features.shape[0]
@@ -116,6 +119,27 @@ class PrunedVideo:
             )
         if self.kept != n:
             raise ValueError(f"kept = {self.kept} but {n} tokens were returned")
+        if self.combination is not None and self.combination.num_outputs != n:
+            raise ValueError(
+                f"combination makes {self.combination.num_outputs} tokens but {n} were returned"
+            )
+
+    def apply(self, side: torch.Tensor) -> torch.Tensor:
+        """Prune a per-token tensor ``[T, S, D']`` exactly as the features were: ``[N, D']``.
+
+        Selected tokens are copied, merged tokens combined with the same sources and weights,
+        so ``apply(tokens.features)`` reproduces ``features``.
+        """
+        if self.combination is None:
+            raise NotImplementedError(
+                f"method {self.method!r} did not record how its tokens were formed"
+            )
+        t, (h, w) = self.num_frames, self.grid
+        if side.dim() != 3 or tuple(side.shape[:2]) != (t, h * w):
+            raise ValueError(
+                f"side tensor shape {tuple(side.shape)} does not match [T, S, *] = {(t, h * w)}"
+            )
+        return self.combination.apply(side)
 
     @property
     def global_index(self) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from stop_core.config import PruningConfig
-from stop_core.ops import finish
+from stop_core.ops import finish, selection
 from stop_core.params import NoParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
@@ -29,6 +29,7 @@ def keep_all(
         {},
         grid_newlines="every_row",
         budget_note=note,
+        combination=selection(tokens, torch.arange(t * s, device=device)),
     )
 
 

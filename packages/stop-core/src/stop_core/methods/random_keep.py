@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from stop_core.config import PruningConfig
-from stop_core.ops import finish, gather_global, requested_tokens
+from stop_core.ops import finish, gather_global, requested_tokens, selection
 from stop_core.params import NoParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
@@ -17,7 +17,15 @@ def random_keep(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Genera
     n = requested_tokens(t, s, cfg.retention_ratio)
     idx = torch.randperm(t * s, generator=generator)[:n].sort().values
     info = {"stop": "ignored: random has no importance scores"} if cfg.use_stop else {}
-    return finish(tokens, cfg, gather_global(tokens, idx), idx // s, idx % s, info)
+    return finish(
+        tokens,
+        cfg,
+        gather_global(tokens, idx),
+        idx // s,
+        idx % s,
+        info,
+        combination=selection(tokens, idx),
+    )
 
 
 register_method(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from stop_core.config import PruningConfig
-from stop_core.ops import finish, gather_global, requested_tokens
+from stop_core.ops import finish, gather_global, requested_tokens, selection
 from stop_core.params import NoParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
@@ -18,7 +18,15 @@ def uniform(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     total = t * s
     idx = torch.div(torch.arange(n, dtype=torch.long) * total, n, rounding_mode="floor")
     info = {"stop": "ignored: uniform has no importance scores"} if cfg.use_stop else {}
-    return finish(tokens, cfg, gather_global(tokens, idx), idx // s, idx % s, info)
+    return finish(
+        tokens,
+        cfg,
+        gather_global(tokens, idx),
+        idx // s,
+        idx % s,
+        info,
+        combination=selection(tokens, idx),
+    )
 
 
 register_method(
