@@ -87,8 +87,7 @@ def static_counts(similar: torch.Tensor) -> np.ndarray:
     first_false = torch.where(similar, torch.full_like(idx, n), idx)
     next_false = first_false.flip(0).cummin(dim=0).values.flip(0)
     run = next_false - idx  # [n, s] in 0..n
-    hist = torch.zeros(n, n + 2, dtype=torch.long, device=similar.device)
-    hist.scatter_add_(1, run, torch.ones_like(run))
+    hist = torch.bincount((idx * (n + 2) + run).flatten(), minlength=n * (n + 2)).view(n, n + 2)
     at_least = hist.flip(1).cumsum(1).flip(1)[:, : n + 1]
     return at_least.cpu().numpy()
 
