@@ -53,8 +53,8 @@ class Qwen3VLStopAdapter(QwenAdapterBase):
 
     def replacements(self, tokens: VideoTokens, out: PrunedVideo) -> list[RunReplacement]:
         """One run of ``S`` placeholders per temporal group; kept offsets are positions."""
-        frame = out.frame_index[self.token_order(out)]
-        position = out.position[self.token_order(out)]
+        order = self.token_order(out)
+        frame, position = out.frame_index[order], out.position[order]
         return [
             RunReplacement(tokens.tokens_per_frame, position[frame == g])
             for g in range(tokens.num_frames)
@@ -94,11 +94,9 @@ def prune_side_tensor(out: PrunedVideo, side: torch.Tensor) -> torch.Tensor:
             f"method {out.method!r} does not record how its tokens were formed "
             "(PrunedVideo.combination), which Qwen3-VL's deepstack features need"
         )
-    n = out.kept
-    one_each = comb.row.numel() == n and bool(
-        torch.equal(comb.row.cpu(), torch.arange(n)) and bool((comb.weight == 1).all())
-    )
-    if one_each:
+    # entries are coalesced and sorted by row: one per row means row == arange(N)
+    one_each = comb.row.numel() == out.kept and torch.equal(comb.row.cpu(), torch.arange(out.kept))
+    if one_each and bool((comb.weight == 1).all()):
         flat = side.reshape(-1, side.shape[-1])
         return flat.index_select(0, comb.col.to(flat.device))
     return out.apply(side)
