@@ -66,8 +66,15 @@ class Qwen3VLStopAdapter(QwenAdapterBase):
         return {"empty_groups": int((per_group == 0).sum())}
 
     def prune_side(self, out: PrunedVideo, side: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Each deepstack level ``[T, S, D']`` pruned as the main features were."""
-        return [prune_side_tensor(out, level) for level in side]
+        """Each deepstack level ``[T, S, D']`` pruned as the main features were.
+
+        The levels are pruned in one pass (concatenated along the feature axis; the map is
+        linear per feature, so this equals pruning each level on its own).
+        """
+        if not side:
+            return []
+        widths = [level.shape[-1] for level in side]
+        return list(prune_side_tensor(out, torch.cat(side, dim=-1)).split(widths, dim=-1))
 
     def encoder_output(self, features: list[torch.Tensor], side: list[list[torch.Tensor]]) -> Any:  # noqa: ANN401 - transformers' BaseModelOutputWithDeepstackFeatures
         """Kept main features per video and, per deepstack level, the kept side features."""
