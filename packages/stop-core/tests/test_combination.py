@@ -325,3 +325,26 @@ def test_apply_reproduces_features_on_the_golden_inputs(golden_dir, golden_input
 
     out = run_golden(golden_inputs, load_golden(golden_dir, name)["meta"])
     _assert_reproduces(out, golden_tokens(golden_inputs))
+
+
+def test_flashvid_temporal_merge_sources_follow_the_reference_loop():
+    """§3.3 / §5.17 by hand: a merged token passes its SUM on and counts as one in its parent.
+
+    Frame 2 tokens 0, 1 join frame 1 token 0; frame 1 tokens 0, 1 join frame 0 token 0, which
+    ends as (sum of those five tokens) / (1 + 2 direct children): five sources of weight 1/3.
+    Tokens 2 and 3 form chains of three: (sum of three) / 2.
+    """
+    from stop_core.methods.flashvid import _temporal_merge
+
+    eye = torch.eye(4)
+    x = torch.stack([eye, eye.clone(), eye.clone()])
+    x[1, 1] = eye[0] * 2.0
+    x[2, 1] = eye[0] * 3.0
+    _, values, _, sources = _temporal_merge(
+        x, x.norm(dim=-1), torch.zeros(3, 4, dtype=torch.bool), 1, 0.8, []
+    )
+    third, half = 1.0 / 3.0, 0.5
+    expected = [(0, c, third) for c in (0, 4, 5, 8, 9)] + [(1, 1, 1.0)]
+    expected += [(2, c, half) for c in (2, 6, 10)] + [(3, c, half) for c in (3, 7, 11)]
+    assert torch.allclose(sources.to_dense(), _dense(expected, 4, 12), atol=1e-7, rtol=0)
+    assert torch.allclose(sources.apply(x.reshape(12, 4)), values, atol=1e-6, rtol=0)
