@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from stop_core import PruningConfig, TokenCombination, VideoTokens, available_methods, prune
+from stop_core.ops import group_sum
 
 
 def _dense(entries: list[tuple[int, int, float]], n: int, m: int) -> torch.Tensor:
@@ -54,6 +55,29 @@ def test_apply_maps_side_tensors_and_checks_shape():
     assert torch.equal(comb.apply(side.reshape(2, 2, 3)), expected)
     with pytest.raises(ValueError, match="does not have 4 tokens"):
         comb.apply(torch.zeros(5, 3))
+
+
+def test_from_blocks_reorder_and_shifted_match_hand_written_matrices():
+    weight = torch.tensor([[[0.5, 0.0, 0.5], [0.0, 1.0, 0.0]], [[0.0, 0.0, 2.0], [0.0, 0.0, 0.0]]])
+    rows = torch.tensor([[0, 1], [2, 3]])
+    cols = torch.tensor([[0, 1, 2], [3, 4, 5]])
+    comb = TokenCombination.from_blocks(weight, rows, cols, 4, 6)
+    entries = [(0, 0, 0.5), (0, 2, 0.5), (1, 1, 1.0), (2, 5, 2.0)]
+    assert torch.equal(comb.to_dense(), _dense(entries, 4, 6))
+    assert comb.row.numel() == 4  # zero weights leave no entry
+    swapped = comb.reorder(torch.tensor([2, 0]))
+    assert torch.equal(swapped.to_dense(), _dense([(0, 5, 2.0), (1, 0, 0.5), (1, 2, 0.5)], 2, 6))
+    moved = comb.shifted(3, 9)
+    assert torch.equal(moved.to_dense(), _dense([(r, c + 3, w) for r, c, w in entries], 4, 9))
+    with pytest.raises(ValueError, match="cannot shift 6 inputs by 4 into 9"):
+        comb.shifted(4, 9)
+
+
+def test_group_sum_is_the_sum_per_group():
+    values = torch.arange(12.0).reshape(6, 2)
+    group = torch.tensor([2, 0, 2, 5, 0, 1])  # 5 is past num_groups: dropped
+    expected = torch.stack([values[1] + values[4], values[5], values[0] + values[2]])
+    assert torch.equal(group_sum(values, group, 3), expected)
 
 
 def _tokens(seed: int, t: int, h: int, w: int) -> VideoTokens:
@@ -301,3 +325,26 @@ def test_apply_reproduces_features_on_the_golden_inputs(golden_dir, golden_input
 
     out = run_golden(golden_inputs, load_golden(golden_dir, name)["meta"])
     _assert_reproduces(out, golden_tokens(golden_inputs))
+
+
+def test_flashvid_temporal_merge_sources_follow_the_reference_loop():
+    """§3.3 / §5.17 by hand: a merged token passes its SUM on and counts as one in its parent.
+
+    Frame 2 tokens 0, 1 join frame 1 token 0; frame 1 tokens 0, 1 join frame 0 token 0, which
+    ends as (sum of those five tokens) / (1 + 2 direct children): five sources of weight 1/3.
+    Tokens 2 and 3 form chains of three: (sum of three) / 2.
+    """
+    from stop_core.methods.flashvid import _temporal_merge
+
+    eye = torch.eye(4)
+    x = torch.stack([eye, eye.clone(), eye.clone()])
+    x[1, 1] = eye[0] * 2.0
+    x[2, 1] = eye[0] * 3.0
+    _, values, _, sources = _temporal_merge(
+        x, x.norm(dim=-1), torch.zeros(3, 4, dtype=torch.bool), 1, 0.8, []
+    )
+    third, half = 1.0 / 3.0, 0.5
+    expected = [(0, c, third) for c in (0, 4, 5, 8, 9)] + [(1, 1, 1.0)]
+    expected += [(2, c, half) for c in (2, 6, 10)] + [(3, c, half) for c in (3, 7, 11)]
+    assert torch.allclose(sources.to_dense(), _dense(expected, 4, 12), atol=1e-7, rtol=0)
+    assert torch.allclose(sources.apply(x.reshape(12, 4)), values, atol=1e-6, rtol=0)
