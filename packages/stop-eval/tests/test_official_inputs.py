@@ -14,7 +14,7 @@ import math
 import shutil
 from pathlib import Path
 
-import av
+import av  # before decord: decord bundles an older FFmpeg whose symbols break PyAV's VP9 encoder
 import decord
 import numpy as np
 import pytest

@@ -188,14 +188,19 @@ def qwen_video(
     except ValueError as exc:
         raise VideoError(f"{path}: {exc}") from exc
     resized = resize_like_qwen(frames, new_h, new_w)
-    rule = (
-        f"{protocol}: qwen-vl-utils nframes={nframes}: torch.linspace(first, last, "
-        f"{len(indices)}).round(), {_range_text(meta)}; smart_resize({height}x{width}, "
-        f"factor={factor}, min_pixels={min_pixels}, max_pixels={_number(cap)}) -> "
-        f"{new_h}x{new_w}, bicubic antialias; fps={sample_fps:.6g}"
-    )
     if meta.kind == "frames":
-        rule = rule.replace("torch.linspace(first, last", "frame folder np.linspace(first, last")
+        sampling = (
+            f"frame folder at 3 fps: np.linspace(first, last, {count}, dtype=int) (all images "
+            f"when at most {count}), padded to {len(indices)}"
+        )
+    else:
+        sampling = f"torch.linspace(first, last, {count}).round()"
+    rule = (
+        f"{protocol}: qwen-vl-utils nframes={nframes}: {sampling}, {_range_text(meta)}; "
+        f"smart_resize({height}x{width}, factor={factor}, min_pixels={min_pixels}, "
+        f"max_pixels={_number(cap)}) -> {new_h}x{new_w}, bicubic antialias; "
+        f"fps={sample_fps:.6g}"
+    )
     return PreparedVideo(resized, indices, sample_fps, meta, rule)
 
 
