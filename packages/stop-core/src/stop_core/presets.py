@@ -25,10 +25,10 @@ MU_OVERRIDES: dict[tuple[str, str], dict[str, tuple[float, float]]] = {
     },
 }
 
-# (backbone, method) -> parameter overrides. VisionZip's tokens-per-frame table was set for
-# SigLIP's 196 pooled tokens; on Qwen2.5-VL (any grid) the budget is int(S * r) per frame.
+# (backbone, method) -> parameter overrides. VisionZip's tokens-per-frame table and its base of
+# 196 were set for SigLIP's pooled tokens; on Qwen2.5-VL (any grid) the budget is int(S * r).
 PARAM_OVERRIDES: dict[tuple[str, str], dict[str, object]] = {
-    ("qwen2_5_vl", "visionzip"): {"spatial_tokens_table": ()},
+    ("qwen2_5_vl", "visionzip"): {"spatial_tokens_table": (), "budget_base_grids": ()},
 }
 
 DEFAULT_GAMMA = 1.1

@@ -18,7 +18,7 @@ from stop_core.config import PruningConfig
 from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, requested_tokens
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
-from stop_core.sink import sink_score
+from stop_core.sink import sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 
@@ -124,15 +124,25 @@ def _distances(x: torch.Tensor, frames: list[int], rest: torch.Tensor) -> torch.
 
 
 def _density_peaks(
-    x: torch.Tensor, frames: list[int], rest: torch.Tensor, k: int, generator: torch.Generator
+    x: torch.Tensor,
+    frames: list[int],
+    rest: torch.Tensor,
+    k: int,
+    generator: torch.Generator,
+    exact: bool = False,
 ) -> torch.Tensor:
     """DPC-kNN score ``delta * density`` ``[T, m]`` of the non-salient tokens of ``frames``.
 
     The tie-breaking noise is one draw of shape ``[T, m]`` (§8.15); rows of other frames are 0.
+    ``exact`` computes the distances with ``cdist`` as the reference does (§8.18).
     """
     t, m = rest.shape
     draw = torch.rand((t, m), generator=generator, device=generator.device)
-    dist = _distances(x, frames, rest)
+    if exact:
+        y = x.gather(1, rest[:, :, None].expand(-1, -1, x.shape[2]))[frames].float()
+        dist = torch.cdist(y, y) / x.shape[2] ** 0.5
+    else:
+        dist = _distances(x, frames, rest)
     idx = torch.tensor(frames, device=x.device)
     nearest = torch.topk(dist, k, dim=-1, largest=False).values
     density = (-(nearest**2).mean(dim=-1)).exp()
@@ -149,12 +159,13 @@ def _merge(
 
     Every non-salient pool token (``pool [P, D]``, mask ``pool_rest [P]``) joins its most
     cosine-similar target of each anchor; a target becomes ``w*target + (1-w)*mean(members)``
-    with ``w = max(1/(cnt+1), alpha)``. Pool rows need no normalising: it leaves argmax as is.
+    with ``w = max(1/(cnt+1), alpha)``. Pool and targets are normalised before the product, as
+    in the reference, so near-ties fall its way (§8.18).
     """
     n_tgt = tgt.shape[0]
     n_anchor = n_tgt // q
-    sim = F.normalize(tgt, dim=-1) @ pool.T  # [A*q, P]
-    assign = sim.view(n_anchor, q, pool.shape[0]).max(dim=1).indices.T  # [P, A], first max
+    sim = F.normalize(pool, dim=-1) @ F.normalize(tgt, dim=-1).T  # [P, A*q]
+    assign = sim.view(pool.shape[0], n_anchor, q).max(dim=2).indices  # [P, A], first max
     dest = assign + torch.arange(n_anchor, device=pool.device) * q
     dest = torch.where(pool_rest[:, None], dest, n_tgt)  # salient rows go to a spare bucket
     cnt = torch.bincount(dest.flatten(), minlength=n_tgt + 1)[:n_tgt].to(pool.dtype)
@@ -198,8 +209,9 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
 
     # Salient tokens: top attention minus the STSP sink penalty, per frame.
     attn = tokens.attention.to(device).float()
-    sink = sink_score(attn, cfg.gamma)  # §2, bit-exact with the reference (§8.6)
-    score = attn - mu_s * sink[None] if (reference or mu_s > 0) else attn
+    sink_rows = sink_score_rows(attn, cfg.gamma)  # §2, bit-exact with the reference (§8.6)
+    sink = sink_rows[0]
+    score = attn - mu_s * sink_rows if (reference or mu_s > 0) else attn  # own row (§8.17)
     sal = torch.topk(score, n_sal, dim=1).indices  # [T, n_sal], score order
     is_sal = torch.zeros(t, s, dtype=torch.bool, device=device)
     is_sal.scatter_(1, sal, True)
@@ -212,6 +224,12 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     # Contexts: density-peak targets of single-frame segments and of anchor frames.
     context_hyper = float(p.context_hyper) if mu_s != 0 else 0.0  # §5.6: on for any μs ≠ 0
     groups = [g for g in plan if quota[g[2][0]] > 0]
+    if reference:  # §8.10: anchors whose quota equals n_ctx take the single-frame path
+        units = []
+        for g in groups:
+            single = asked[g[2][0]] == n_ctx
+            units += [(a, 1, [a]) for a in sorted(g[2])] if single else [g]
+        groups = units
     double_penalty = reference and context_hyper != 0.0 and any(g[1] > 1 for g in groups)
     if groups:
         # Density-peak score ds [T, m]; only frames with a context quota need distances.
@@ -219,8 +237,8 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         k = min(p.knn, m)
         if k != p.knn:
             notes.append(f"density kNN clamped from {p.knn} to the {m} non-salient tokens")
-        ds = _density_peaks(x, need, rest, k, generator)
-        sink_rest = sink[rest]  # [T, m]
+        ds = _density_peaks(x, need, rest, k, generator, exact=reference)
+        sink_rest = sink_rows.gather(1, rest)  # [T, m], each frame its own row (§8.17)
         if context_hyper != 0.0:
             ds = ds - context_hyper * sink_rest
 
@@ -269,7 +287,13 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         "frame_context_num": n_ctx,
         "context_hyper": context_hyper,
         "sink_score": sink,
-        "anchor_frames": [a for g in plan if g[1] > 1 for a in sorted(g[2])],
+        "anchor_frames": [
+            a
+            for g in plan
+            if g[1] > 1
+            for a in sorted(g[2])
+            if not (reference and asked[a] == n_ctx)
+        ],
         "single_frame_segments": [g[0] for g in plan if g[1] == 1],
         "double_sink_penalty": double_penalty,
     }

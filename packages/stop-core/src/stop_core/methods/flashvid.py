@@ -144,7 +144,9 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     frame = torch.cat(pieces.frame)
     position = torch.cat(pieces.position)
     global_idx = frame * s + position
-    order = torch.sort(global_idx, stable=True).indices
+    # The reference sorts with torch's default (unstable) argsort: the order of rows sharing a
+    # global index (§5.16) is whatever that sort gives on the same build order (§8.9).
+    order = torch.sort(global_idx, stable=fixed).indices
     kept = int(order.numel())
     duplicates = kept - int(torch.unique(global_idx).numel())
     info: dict[str, Any] = {
@@ -215,12 +217,20 @@ def _compress_segment(
     f, s, d = xs.shape
     n_adts, n_sttm = counts_per_frame
     x32 = xs.float()
-    gram = torch.bmm(x32, x32.transpose(1, 2))  # [F, S, S], reused by ADTS and clustering
+    # [F, S, S], reused by ADTS and clustering in the fixed variant; the reference normalises
+    # before multiplying and uses cdist, whose rounding decides near-ties (ALGORITHMS.md §8.18)
+    gram = torch.bmm(x32, x32.transpose(1, 2)) if fixed else None
     norm = x32.norm(dim=-1).clamp_min(NORM_EPS)  # [F, S]
     frames = torch.arange(f, device=xs.device)
 
-    relevance = x32 @ frame_mean.mean(dim=0)  # event relevance <x, segment mean>, [F, S]
-    adts = _adts(gram, norm, importance * params.attention_scale, relevance, n_adts, fixed, notes)
+    unit = None if gram is not None else x32 / norm[:, :, None]
+    if gram is not None:
+        cosine = gram / (norm[:, :, None] * norm[:, None, :])
+        relevance = x32 @ frame_mean.mean(dim=0)  # event relevance <x, segment mean>, [F, S]
+    else:  # the reference averages the relevances to each frame's mean
+        cosine = torch.bmm(unit, unit.transpose(1, 2))
+        relevance = torch.einsum("fnd,cd->fcn", x32, x32.mean(dim=1)).mean(dim=1)
+    adts = _adts(cosine, importance * params.attention_scale, relevance, n_adts, fixed, notes)
     adts_mask = torch.zeros(f, s, dtype=torch.bool, device=xs.device)
     adts_mask[frames[:, None], adts] = True
     pieces.add(
@@ -235,7 +245,7 @@ def _compress_segment(
 
     if f > 1:
         keep_mask, values, changed = _temporal_merge(
-            x32, norm, adts_mask, (n_adts + n_sttm) * f, params.temporal_threshold, notes
+            x32, norm, adts_mask, (n_adts + n_sttm) * f, params.temporal_threshold, notes, unit
         )
         pieces.merged.append(int((~(keep_mask | adts_mask)).sum()))
     else:
@@ -261,8 +271,7 @@ def _compress_segment(
 
 
 def _adts(
-    gram: torch.Tensor,
-    norm: torch.Tensor,
+    cosine: torch.Tensor,
     attention: torch.Tensor,
     relevance: torch.Tensor,
     n_adts: int,
@@ -270,12 +279,12 @@ def _adts(
     notes: list[str],
 ) -> torch.Tensor:
     """ADTS v2: greedy max-min over attention- and relevance-calibrated cosine distances."""
-    f, s = norm.shape
-    device = norm.device
+    f, s = cosine.shape[:2]
+    device = cosine.device
     count = min(n_adts, s) if fixed else n_adts
     if count == 0:
         return torch.empty(f, 0, dtype=torch.long, device=device)
-    dist = 1.0 - gram / (norm[:, :, None] * norm[:, None, :])
+    dist = 1.0 - cosine
     dist = dist * attention[:, None, :] * relevance[:, None, :]  # [F, i, n]
     k = min(2, s)
     if k < 2:
@@ -303,6 +312,7 @@ def _temporal_merge(
     lower_bound: int,
     threshold: float,
     notes: list[str],
+    unit: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """TAM: fold each token into its most similar token of the previous frame (chains included).
 
@@ -311,8 +321,11 @@ def _temporal_merge(
     """
     f, s, d = x32.shape
     device = x32.device
-    cos = torch.bmm(x32[1:], x32[:-1].transpose(1, 2))
-    cos = cos / (norm[1:, :, None] * norm[:-1, None, :])
+    if unit is None:
+        cos = torch.bmm(x32[1:], x32[:-1].transpose(1, 2))
+        cos = cos / (norm[1:, :, None] * norm[:-1, None, :])
+    else:  # the reference's arithmetic: cosine of unit vectors (§8.18)
+        cos = torch.bmm(unit[1:], unit[:-1].transpose(1, 2))
     cos.masked_fill_(adts_mask[1:, :, None], -1.0)
     cos.masked_fill_(adts_mask[:-1, None, :], -1.0)
     best, arg = cos.max(dim=-1)
@@ -356,7 +369,7 @@ def _cluster(
     keep_mask: torch.Tensor,
     counts: list[int],
     clusters: list[int],
-    gram: torch.Tensor,
+    gram: torch.Tensor | None,
     knn: int,
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -373,7 +386,7 @@ def _cluster(
         if nc == 0:
             continue
         pos = torch.nonzero(keep_mask[t]).flatten()
-        dist = _frame_distances(rows, moved, gram[t], pos)
+        dist = _frame_distances(rows, moved, None if gram is None else gram[t], pos)
         score = density_peak_score(dist[None], min(nc, knn), generator)[0]
         centres = torch.topk(score, nc).indices  # score descending, the reference's tie order
         assign = dist[:, centres].argmin(dim=1)
@@ -388,15 +401,16 @@ def _cluster(
 
 
 def _frame_distances(
-    rows: torch.Tensor, moved: torch.Tensor, gram: torch.Tensor, pos: torch.Tensor
+    rows: torch.Tensor, moved: torch.Tensor, gram: torch.Tensor | None, pos: torch.Tensor
 ) -> torch.Tensor:
     """Scaled distances ``[N, N]`` of one frame's kept tokens.
 
-    Small frames use ``cdist`` exactly as the reference; larger ones reuse the segment Gram
-    (``|a|^2 + |b|^2 - 2ab``) and recompute only the rows changed by temporal merging.
+    The reference (``gram`` None) and small frames use ``cdist`` as the reference does; larger
+    ones reuse the segment Gram (``|a|^2 + |b|^2 - 2ab``) and recompute only the rows changed
+    by temporal merging.
     """
     n, d = rows.shape
-    if n <= CDIST_DIRECT_MAX:
+    if gram is None or n <= CDIST_DIRECT_MAX:
         return pairwise_distance(rows)
     g = gram[pos[:, None], pos[None, :]]
     idx = torch.nonzero(moved).flatten()
