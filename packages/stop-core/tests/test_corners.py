@@ -206,13 +206,13 @@ def test_fastvid_fixed_keeps_the_segment_length_rule() -> None:
 def distinct_rows(seed: int):
     """A stand-in for ``sink_score_rows`` whose rows differ per frame (seeded)."""
     gen = torch.Generator().manual_seed(seed)
-    return lambda attention, gamma: torch.rand(attention.shape, generator=gen)
+    return lambda attention, gamma, **_: torch.rand(attention.shape, generator=gen)
 
 
 def test_visionzip_each_frame_uses_its_sink_row(monkeypatch: pytest.MonkeyPatch) -> None:
     tokens = visionzip_tokens(3, 4, 14, 14, 8)
     rows = distinct_rows(1)(tokens.attention, 1.1)
-    monkeypatch.setattr(visionzip_module, "sink_score_rows", lambda a, g: rows)
+    monkeypatch.setattr(visionzip_module, "sink_score_rows", lambda a, g, **_: rows)
     cfg = PruningConfig("visionzip", retention_ratio=0.2, mu_s=0.5)
     out = prune(tokens, cfg, generator=torch.Generator())
     n_dom = out.info["n_dominant"]
@@ -225,7 +225,7 @@ def test_visionzip_each_frame_uses_its_sink_row(monkeypatch: pytest.MonkeyPatch)
 def test_fastvid_each_frame_uses_its_sink_row(monkeypatch: pytest.MonkeyPatch) -> None:
     tokens = fastvid_tokens(t=6, grid=(7, 7), d=16, seed=2)
     rows = distinct_rows(2)(tokens.attention, 1.1)
-    monkeypatch.setattr(fastvid_module, "sink_score_rows", lambda a, g: rows)
+    monkeypatch.setattr(fastvid_module, "sink_score_rows", lambda a, g, **_: rows)
     out = prune(tokens, fastvid_config(0.3, 0.5), generator=torch.Generator())
     n_sal = out.info["frame_salient_num"]
     for t in range(6):

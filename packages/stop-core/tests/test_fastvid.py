@@ -239,7 +239,7 @@ def test_fixed_without_stop_ignores_the_sink(monkeypatch: pytest.MonkeyPatch) ->
     assert base.info["double_sink_penalty"] is False
     noise = torch.Generator().manual_seed(9)
     monkeypatch.setattr(
-        fastvid_module, "sink_score_rows", lambda a, g: torch.rand(a.shape, generator=noise)
+        fastvid_module, "sink_score_rows", lambda a, g, **_: torch.rand(a.shape, generator=noise)
     )
     scrambled = run(tokens, config(0.2, 0.0, "fixed"))
     assert torch.equal(base.global_index, scrambled.global_index)

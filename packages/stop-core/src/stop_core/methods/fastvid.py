@@ -18,7 +18,7 @@ from stop_core.config import PruningConfig
 from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, requested_tokens
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
-from stop_core.sink import sink_score_rows
+from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 
@@ -29,7 +29,9 @@ class FastVidParams(MethodParams):
     ``dyseg_c``/``dyseg_tau``: forced cut count + 1 and similarity threshold of DySeg;
     ``stprune_d``: context share of the per-frame budget; ``dtm_p``: anchor stride;
     ``dtm_alpha``: minimum weight of a context target in its merge; ``knn``: density
-    neighbours; ``context_hyper``: sink weight in the context score (on only when μs > 0).
+    neighbours; ``context_hyper``: sink weight in the context score (on only when μs > 0);
+    ``score_dtype="input"``: sink score and salient scores in the attention's dtype (fp16/bf16
+    as in the paper runs) instead of float32.
     """
 
     dyseg_c: int = 8
@@ -39,6 +41,7 @@ class FastVidParams(MethodParams):
     dtm_alpha: float = 0.6
     knn: int = 4
     context_hyper: float = 0.3
+    score_dtype: str = "float32"
 
     def validate(self) -> None:
         """Integers must be >= 1; ``dyseg_tau``, ``stprune_d``, ``dtm_alpha`` lie in [0, 1]."""
@@ -54,6 +57,7 @@ class FastVidParams(MethodParams):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"FastVidParams.{name} must be in [0, 1], got {value!r}")
+        check_score_dtype("FastVidParams", self.score_dtype)
 
 
 def _budgets(s: int, ratio: float, d: float) -> tuple[int, int, int, list[str]]:
@@ -208,8 +212,10 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         )
 
     # Salient tokens: top attention minus the STSP sink penalty, per frame.
-    attn = tokens.attention.to(device).float()
-    sink_rows = sink_score_rows(attn, cfg.gamma)  # §2, bit-exact with the reference (§8.6)
+    in_dtype = p.score_dtype == "input"
+    attn = tokens.attention.to(device)
+    attn = attn if in_dtype else attn.float()
+    sink_rows = sink_score_rows(attn, cfg.gamma, input_dtype=in_dtype)  # §2, bit-exact (§8.6)
     sink = sink_rows[0]
     score = attn - mu_s * sink_rows if (reference or mu_s > 0) else attn  # own row (§8.17)
     sal = torch.topk(score, n_sal, dim=1).indices  # [T, n_sal], score order

@@ -18,7 +18,7 @@ from stop_core.config import PruningConfig
 from stop_core.ops import density_peak_score, finish, pairwise_distance
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
-from stop_core.sink import sink_score_rows
+from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 NORM_EPS = 1e-12  # floor of feature norms, as torch.nn.functional.normalize
@@ -42,6 +42,7 @@ class FlashVidParams(MethodParams):
     temporal_threshold: float = 0.8  # TAM merges a token whose best previous-frame cosine exceeds
     attention_scale: float = 1e6  # attention scaling inside the ADTS distances
     cluster_knn: int = 7  # DPC-kNN neighbours: min(cluster count, cluster_knn)
+    score_dtype: str = "float32"  # "input": sink score and A - mu_s * sink in the input dtype
 
     def validate(self) -> None:
         """Reject values outside each knob's domain, naming the knob and the value."""
@@ -72,6 +73,7 @@ class FlashVidParams(MethodParams):
             )
         if not self.attention_scale > 0:
             raise ValueError(f"{name}.attention_scale must be > 0, got {self.attention_scale}")
+        check_score_dtype(name, self.score_dtype)
 
 
 @dataclass
@@ -111,11 +113,17 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     pieces = _Pieces([], [], [], [])
     adts_per_segment: list[torch.Tensor] = []
     sink_per_segment: list[torch.Tensor] = []
+    in_dtype = params.score_dtype == "input"  # sink and STSP scores in the input dtype
     offset = 0
     for length in lengths:
         xs = x[offset : offset + length]
-        att = tokens.attention[offset : offset + length].float()
-        sink = sink_score_rows(att, cfg.gamma) if use_sink and length > 0 else None
+        att = tokens.attention[offset : offset + length]
+        att = att if in_dtype else att.float()
+        sink = (
+            sink_score_rows(att, cfg.gamma, input_dtype=in_dtype)
+            if use_sink and length > 0
+            else None
+        )
         if use_sink:
             sink_per_segment.append(
                 sink[0] if sink is not None else att.new_full((s,), float("nan"))
@@ -230,7 +238,9 @@ def _compress_segment(
     else:  # the reference averages the relevances to each frame's mean
         cosine = torch.bmm(unit, unit.transpose(1, 2))
         relevance = torch.einsum("fnd,cd->fcn", x32, x32.mean(dim=1)).mean(dim=1)
-    adts = _adts(cosine, importance * params.attention_scale, relevance, n_adts, fixed, notes)
+    adts = _adts(
+        cosine, importance.float() * params.attention_scale, relevance, n_adts, fixed, notes
+    )
     adts_mask = torch.zeros(f, s, dtype=torch.bool, device=xs.device)
     adts_mask[frames[:, None], adts] = True
     pieces.add(

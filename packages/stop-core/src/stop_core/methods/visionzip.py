@@ -18,7 +18,7 @@ from stop_core.config import PruningConfig
 from stop_core.ops import finish, l2_normalize, requested_tokens
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
-from stop_core.sink import sink_score_rows
+from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 RATIO_MATCH_TOL = 1e-9
@@ -34,6 +34,8 @@ class VisionZipParams(MethodParams):
     In the reference variant, ratios outside the table take ``int(budget_base * r)`` on the
     grids in ``budget_base_grids`` (SigLIP-so400m/384 pooled 14x14 or 13x13), as the official
     harness sizes them from 196 tokens for every SigLIP backbone (ALGORITHMS.md §8.16).
+    ``score_dtype="input"`` computes the sink score and ``A - mu_s * sink`` in the attention's
+    dtype (fp16/bf16 as in the paper runs) instead of float32.
     """
 
     spatial_tokens_table: tuple[tuple[float, int], ...] = (
@@ -46,6 +48,7 @@ class VisionZipParams(MethodParams):
     sink_set_size: int = 20
     budget_base: int = 196
     budget_base_grids: tuple[tuple[int, int], ...] = ((14, 14), (13, 13))
+    score_dtype: str = "float32"
 
     def __post_init__(self) -> None:
         for name in ("spatial_tokens_table", "budget_base_grids"):
@@ -110,6 +113,7 @@ class VisionZipParams(MethodParams):
                 f"VisionZipParams.budget_base_grids must be a tuple of (h, w) pairs of ints >= 1, "
                 f"got {grids!r}"
             )
+        check_score_dtype("VisionZipParams", self.score_dtype)
 
     def tokens_per_frame(self, retention_ratio: float, tokens_per_frame: int) -> int:
         """``S_tok`` before capping at ``S``: the table entry for the ratio, else ``int(S * r)``."""
@@ -146,13 +150,15 @@ def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generato
     info.update(tokens_per_frame=s_tok, n_dominant=n_dom, n_contextual=n_ctx, step=step)
     info["budget_base"] = base
 
-    # Scores in float32: sink score (always in the reference, only with STSP on when fixed).
-    attn = tokens.attention.float()
+    # Scores in float32 (or the input dtype): sink score (always in the reference, only with
+    # STSP on when fixed).
+    in_dtype = params.score_dtype == "input"
+    attn = tokens.attention if in_dtype else tokens.attention.float()
     use_sink = reference or stop_on
     sink: torch.Tensor | None = None
     sink_set = torch.empty(0, dtype=torch.long, device=device)
     if use_sink:
-        sink_rows = sink_score_rows(attn, cfg.gamma)
+        sink_rows = sink_score_rows(attn, cfg.gamma, input_dtype=in_dtype)
         sink = sink_rows[0]
         k_sink = min(params.sink_set_size, s)
         sink_set = torch.topk(sink, k_sink).indices
