@@ -142,9 +142,11 @@ def _density_peaks(
     """
     t, m = rest.shape
     draw = torch.rand((t, m), generator=generator, device=generator.device)
-    if exact:
-        y = x.gather(1, rest[:, :, None].expand(-1, -1, x.shape[2]))[frames].float()
-        dist = torch.cdist(y, y) / x.shape[2] ** 0.5
+    if exact:  # one 2-D cdist per frame: the batched call's bits, several times faster on CPU
+        s, dim = x.shape[1], x.shape[2]
+        rows = rest[frames] + torch.tensor(frames, device=x.device)[:, None] * s
+        y = x.reshape(-1, dim).index_select(0, rows.reshape(-1)).float().view(len(frames), m, dim)
+        dist = torch.stack([torch.cdist(yf, yf) for yf in y]) / dim**0.5
     else:
         dist = _distances(x, frames, rest)
     idx = torch.tensor(frames, device=x.device)
