@@ -232,3 +232,29 @@ def test_fastvid_each_frame_uses_its_sink_row(monkeypatch: pytest.MonkeyPatch) -
         score = [float(tokens.attention[t, i]) - 0.5 * float(rows[t, i]) for i in range(49)]
         want = set(sorted(range(49), key=lambda i: -score[i])[:n_sal])
         assert set(out.info["salient_indexes"][t].tolist()) == want
+
+
+# ---------------------------------------------------------------------------------------------
+# Similarity arithmetic (§8.18): FastVID's reference density uses the official cdist bits
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fastvid_reference_density_has_the_cdist_bits(seed: int) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    t, s, d, m, k = 5, 64, 40, 48, 4
+    x = torch.randn(t, s, d, generator=gen)
+    rest = torch.stack([torch.randperm(s, generator=gen)[:m].sort().values for _ in range(t)])
+    frames = [0, 2, 3]
+    got = fastvid_module._density_peaks(
+        x, frames, rest, k, torch.Generator().manual_seed(7), exact=True
+    )
+    # the official formula: batched cdist of the rest tokens, density over k nearest, delta
+    y = torch.stack([x[f, rest[f]] for f in range(t)]).float()
+    dist = torch.cdist(y, y) / d**0.5
+    density = (-(torch.topk(dist, k, dim=-1, largest=False).values ** 2).mean(dim=-1)).exp()
+    density = density + torch.rand((t, m), generator=torch.Generator().manual_seed(7)) * 1e-6
+    denser = (density[:, None, :] > density[:, :, None]).float()
+    far = dist.flatten(1).max(dim=-1).values[:, None, None]
+    want = (dist * denser + far * (1 - denser)).min(dim=-1).values * density
+    assert torch.equal(got[frames], want[frames])
+    assert not got[[1, 4]].any()
