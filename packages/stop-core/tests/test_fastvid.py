@@ -127,15 +127,18 @@ def naive_fastvid(tokens: VideoTokens, cfg: PruningConfig, seed: int = 0) -> dic
                     keep[start * s + rest[start][j]] = v
         else:
             per = (n_ctx * length) // math.ceil(length / p.dtm_p)
+            # the reference sends a quota equal to n_ctx down the single-frame path (§8.10)
+            single = double and per == n_ctx
             pool = y[start : start + length].reshape(-1, d)
             for anchor in range(start + length - 1, start - 1, -p.dtm_p):
                 q = min(per, m)
                 quota[anchor] = q
                 if q == 0:
                     continue
-                score = ds[anchor] - (ch * sink[rest[anchor]] if double else 0.0)
+                score = ds[anchor] - (ch * sink[rest[anchor]] if double and not single else 0.0)
                 tgt = torch.topk(score, q).indices.tolist()
-                for j, v in zip(tgt, merge(pool, anchor, tgt), strict=True):
+                own = y[anchor] if single else pool
+                for j, v in zip(tgt, merge(own, anchor, tgt), strict=True):
                     keep[anchor * s + rest[anchor][j]] = v
         start += length
     order = sorted(keep)
@@ -236,7 +239,7 @@ def test_fixed_without_stop_ignores_the_sink(monkeypatch: pytest.MonkeyPatch) ->
     assert base.info["double_sink_penalty"] is False
     noise = torch.Generator().manual_seed(9)
     monkeypatch.setattr(
-        fastvid_module, "sink_score", lambda a, g: torch.rand(a.shape[1], generator=noise)
+        fastvid_module, "sink_score_rows", lambda a, g, **_: torch.rand(a.shape, generator=noise)
     )
     scrambled = run(tokens, config(0.2, 0.0, "fixed"))
     assert torch.equal(base.global_index, scrambled.global_index)

@@ -35,7 +35,11 @@ def naive_visionzip(tokens: VideoTokens, cfg: PruningConfig) -> dict:
     params = cfg.params
     x, a, k = tokens.features.float(), tokens.attention.float(), tokens.keys.float()
     t_frames, s, _ = x.shape
-    s_tok = min(params.tokens_per_frame(cfg.retention_ratio, s), s)
+    reference = cfg.variant == "reference"
+    # the reference sizes ratios outside the table from 196 on the SigLIP grids (§8.16)
+    base = 196 if reference and tokens.hw in ((14, 14), (13, 13)) else s
+    table = [c for r, c in params.spatial_tokens_table if abs(r - cfg.retention_ratio) < 1e-9]
+    s_tok = min(table[0] if table else max(1, int(base * cfg.retention_ratio)), s)
     n_dom = int(s_tok * params.dominant_ratio)
     n_ctx = s_tok - n_dom
     reference = cfg.variant == "reference"

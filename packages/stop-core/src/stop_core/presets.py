@@ -30,11 +30,12 @@ MU_OVERRIDES: dict[tuple[str, str], dict[str, tuple[float, float]]] = {
 # presets, overrides included.
 MU_OVERRIDES[("qwen3_vl", "norm")] = MU_OVERRIDES[("qwen2_5_vl", "norm")]
 
-# (backbone, method) -> parameter overrides. VisionZip's tokens-per-frame table was set for
-# SigLIP's 196 pooled tokens; on Qwen2.5-VL (any grid) the budget is int(S * r) per frame.
+# (backbone, method) -> parameter overrides. VisionZip's tokens-per-frame table and its base of
+# 196 were set for SigLIP's pooled tokens; on Qwen2.5-VL / Qwen3-VL (any grid) the budget is
+# int(S * r) per frame.
 PARAM_OVERRIDES: dict[tuple[str, str], dict[str, object]] = {
-    ("qwen2_5_vl", "visionzip"): {"spatial_tokens_table": ()},
-    ("qwen3_vl", "visionzip"): {"spatial_tokens_table": ()},
+    ("qwen2_5_vl", "visionzip"): {"spatial_tokens_table": (), "budget_base_grids": ()},
+    ("qwen3_vl", "visionzip"): {"spatial_tokens_table": (), "budget_base_grids": ()},
 }
 
 DEFAULT_GAMMA = 1.1

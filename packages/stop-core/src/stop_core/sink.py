@@ -8,6 +8,15 @@ from stop_core.errors import check_finite_number, check_tensor
 from stop_core.presets import DEFAULT_GAMMA
 
 MINMAX_EPS = 1e-12
+# Where the sink score and the STSP scores are computed: "float32" (default) or "input", the
+# attention's own dtype as in the official fp16 runs (DESIGN.md §4, ALGORITHMS.md §5.20).
+SCORE_DTYPES: tuple[str, ...] = ("float32", "input")
+
+
+def check_score_dtype(owner: str, value: object) -> None:
+    """Raise ``ValueError`` naming ``owner`` unless ``value`` is one of ``SCORE_DTYPES``."""
+    if value not in SCORE_DTYPES:
+        raise ValueError(f"{owner}.score_dtype must be one of {list(SCORE_DTYPES)}, got {value!r}")
 
 
 def minmax_normalize(x: torch.Tensor, dim: int = -1, eps: float = MINMAX_EPS) -> torch.Tensor:
@@ -17,12 +26,16 @@ def minmax_normalize(x: torch.Tensor, dim: int = -1, eps: float = MINMAX_EPS) ->
     return (x - lo) / (hi - lo + eps)
 
 
-def sink_score_rows(attention: torch.Tensor, gamma: float = DEFAULT_GAMMA) -> torch.Tensor:
+def sink_score_rows(
+    attention: torch.Tensor, gamma: float = DEFAULT_GAMMA, *, input_dtype: bool = False
+) -> torch.Tensor:
     """The sink score repeated per frame, ``[F, S]``, computed exactly as the reference does.
 
     The reference raises the temporal mean *repeated over frames* to ``gamma``; the vectorised
     ``pow`` of an ``[F, S]`` tensor can round differently in the last bit from that of an
-    ``[S]`` vector, and exact ties decide top-k selections.
+    ``[S]`` vector, and exact ties decide top-k selections. Float32 unless ``input_dtype``:
+    then the mean, power and min-max stay in the attention's dtype, as in the official fp16
+    runs (the eps underflows in fp16).
     """
     check_tensor("attention", attention, ndim=2)
     gamma = check_finite_number("gamma", gamma)
@@ -31,7 +44,7 @@ def sink_score_rows(attention: torch.Tensor, gamma: float = DEFAULT_GAMMA) -> to
     frames, positions = attention.shape
     if frames == 0 or positions == 0:
         raise ValueError(f"attention must be non-empty, got shape {tuple(attention.shape)}")
-    mean = attention.float().mean(dim=0)
+    mean = (attention if input_dtype else attention.float()).mean(dim=0)
     powered = mean.expand(frames, positions).contiguous().pow(gamma)
     return minmax_normalize(powered, dim=1)
 

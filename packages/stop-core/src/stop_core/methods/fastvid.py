@@ -19,7 +19,7 @@ from stop_core.config import PruningConfig
 from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, requested_tokens
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
-from stop_core.sink import sink_score
+from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 
@@ -30,7 +30,9 @@ class FastVidParams(MethodParams):
     ``dyseg_c``/``dyseg_tau``: forced cut count + 1 and similarity threshold of DySeg;
     ``stprune_d``: context share of the per-frame budget; ``dtm_p``: anchor stride;
     ``dtm_alpha``: minimum weight of a context target in its merge; ``knn``: density
-    neighbours; ``context_hyper``: sink weight in the context score (on only when μs > 0).
+    neighbours; ``context_hyper``: sink weight in the context score (on only when μs > 0);
+    ``score_dtype="input"``: sink score and salient scores in the attention's dtype (fp16/bf16
+    as in the paper runs) instead of float32.
     """
 
     dyseg_c: int = 8
@@ -40,6 +42,7 @@ class FastVidParams(MethodParams):
     dtm_alpha: float = 0.6
     knn: int = 4
     context_hyper: float = 0.3
+    score_dtype: str = "float32"
 
     def validate(self) -> None:
         """Integers must be >= 1; ``dyseg_tau``, ``stprune_d``, ``dtm_alpha`` lie in [0, 1]."""
@@ -55,6 +58,7 @@ class FastVidParams(MethodParams):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"FastVidParams.{name} must be in [0, 1], got {value!r}")
+        check_score_dtype("FastVidParams", self.score_dtype)
 
 
 def _budgets(s: int, ratio: float, d: float) -> tuple[int, int, int, list[str]]:
@@ -125,15 +129,27 @@ def _distances(x: torch.Tensor, frames: list[int], rest: torch.Tensor) -> torch.
 
 
 def _density_peaks(
-    x: torch.Tensor, frames: list[int], rest: torch.Tensor, k: int, generator: torch.Generator
+    x: torch.Tensor,
+    frames: list[int],
+    rest: torch.Tensor,
+    k: int,
+    generator: torch.Generator,
+    exact: bool = False,
 ) -> torch.Tensor:
     """DPC-kNN score ``delta * density`` ``[T, m]`` of the non-salient tokens of ``frames``.
 
     The tie-breaking noise is one draw of shape ``[T, m]`` (§8.15); rows of other frames are 0.
+    ``exact`` computes the distances with ``cdist`` as the reference does (§8.18).
     """
     t, m = rest.shape
     draw = torch.rand((t, m), generator=generator, device=generator.device)
-    dist = _distances(x, frames, rest)
+    if exact:  # one 2-D cdist per frame: the batched call's bits, several times faster on CPU
+        s, dim = x.shape[1], x.shape[2]
+        rows = rest[frames] + torch.tensor(frames, device=x.device)[:, None] * s
+        y = x.reshape(-1, dim).index_select(0, rows.reshape(-1)).float().view(len(frames), m, dim)
+        dist = torch.stack([torch.cdist(yf, yf) for yf in y]) / dim**0.5
+    else:
+        dist = _distances(x, frames, rest)
     idx = torch.tensor(frames, device=x.device)
     nearest = torch.topk(dist, k, dim=-1, largest=False).values
     density = (-(nearest**2).mean(dim=-1)).exp()
@@ -155,13 +171,14 @@ def _merge(
 
     Every non-salient pool token (``pool [P, D]``, mask ``pool_rest [P]``) joins its most
     cosine-similar target of each anchor; a target becomes ``w*target + (1-w)*mean(members)``
-    with ``w = max(1/(cnt+1), alpha)``. Pool rows need no normalising: it leaves argmax as is.
-    Also returns those weights ``[A*q, P]`` over the pool (targets are pool rows ``tgt_row``).
+    with ``w = max(1/(cnt+1), alpha)``. Pool and targets are normalised before the product, as
+    in the reference, so near-ties fall its way (§8.18). Also returns those weights ``[A*q, P]``
+    over the pool (targets are pool rows ``tgt_row``).
     """
     n_tgt = tgt.shape[0]
     n_anchor = n_tgt // q
-    sim = F.normalize(tgt, dim=-1) @ pool.T  # [A*q, P]
-    assign = sim.view(n_anchor, q, pool.shape[0]).max(dim=1).indices.T  # [P, A], first max
+    sim = F.normalize(pool, dim=-1) @ F.normalize(tgt, dim=-1).T  # [P, A*q]
+    assign = sim.view(pool.shape[0], n_anchor, q).max(dim=2).indices  # [P, A], first max
     dest = assign + torch.arange(n_anchor, device=pool.device) * q
     dest = torch.where(pool_rest[:, None], dest, n_tgt)  # salient rows go to a spare bucket
     cnt = torch.bincount(dest.flatten(), minlength=n_tgt + 1)[:n_tgt].to(pool.dtype)
@@ -202,9 +219,12 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         )
 
     # Salient tokens: top attention minus the STSP sink penalty, per frame.
-    attn = tokens.attention.to(device).float()
-    sink = sink_score(attn, cfg.gamma)  # §2, bit-exact with the reference (§8.6)
-    score = attn - mu_s * sink[None] if (reference or mu_s > 0) else attn
+    in_dtype = p.score_dtype == "input"
+    attn = tokens.attention.to(device)
+    attn = attn if in_dtype else attn.float()
+    sink_rows = sink_score_rows(attn, cfg.gamma, input_dtype=in_dtype)  # §2, bit-exact (§8.6)
+    sink = sink_rows[0]
+    score = attn - mu_s * sink_rows if (reference or mu_s > 0) else attn  # own row (§8.17)
     sal = torch.topk(score, n_sal, dim=1).indices  # [T, n_sal], score order
     is_sal = torch.zeros(t, s, dtype=torch.bool, device=device)
     is_sal.scatter_(1, sal, True)
@@ -218,6 +238,12 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     # Contexts: density-peak targets of single-frame segments and of anchor frames.
     context_hyper = float(p.context_hyper) if mu_s != 0 else 0.0  # §5.6: on for any μs ≠ 0
     groups = [g for g in plan if quota[g[2][0]] > 0]
+    if reference:  # §8.10: anchors whose quota equals n_ctx take the single-frame path
+        units = []
+        for g in groups:
+            single = asked[g[2][0]] == n_ctx
+            units += [(a, 1, [a]) for a in sorted(g[2])] if single else [g]
+        groups = units
     double_penalty = reference and context_hyper != 0.0 and any(g[1] > 1 for g in groups)
     if groups:
         # Density-peak score ds [T, m]; only frames with a context quota need distances.
@@ -225,8 +251,8 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         k = min(p.knn, m)
         if k != p.knn:
             notes.append(f"density kNN clamped from {p.knn} to the {m} non-salient tokens")
-        ds = _density_peaks(x, need, rest, k, generator)
-        sink_rest = sink[rest]  # [T, m]
+        ds = _density_peaks(x, need, rest, k, generator, exact=reference)
+        sink_rest = sink_rows.gather(1, rest)  # [T, m], each frame its own row (§8.17)
         if context_hyper != 0.0:
             ds = ds - context_hyper * sink_rest
 
@@ -286,7 +312,13 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         "frame_context_num": n_ctx,
         "context_hyper": context_hyper,
         "sink_score": sink,
-        "anchor_frames": [a for g in plan if g[1] > 1 for a in sorted(g[2])],
+        "anchor_frames": [
+            a
+            for g in plan
+            if g[1] > 1
+            for a in sorted(g[2])
+            if not (reference and asked[a] == n_ctx)
+        ],
         "single_frame_segments": [g[0] for g in plan if g[1] == 1],
         "double_sink_penalty": double_penalty,
     }

@@ -19,7 +19,7 @@ from stop_core.config import PruningConfig
 from stop_core.ops import density_peak_score, finish, group_sum, pairwise_distance
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
-from stop_core.sink import sink_score_rows
+from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 NORM_EPS = 1e-12  # floor of feature norms, as torch.nn.functional.normalize
@@ -43,6 +43,7 @@ class FlashVidParams(MethodParams):
     temporal_threshold: float = 0.8  # TAM merges a token whose best previous-frame cosine exceeds
     attention_scale: float = 1e6  # attention scaling inside the ADTS distances
     cluster_knn: int = 7  # DPC-kNN neighbours: min(cluster count, cluster_knn)
+    score_dtype: str = "float32"  # "input": sink score and A - mu_s * sink in the input dtype
 
     def validate(self) -> None:
         """Reject values outside each knob's domain, naming the knob and the value."""
@@ -73,6 +74,7 @@ class FlashVidParams(MethodParams):
             )
         if not self.attention_scale > 0:
             raise ValueError(f"{name}.attention_scale must be > 0, got {self.attention_scale}")
+        check_score_dtype(name, self.score_dtype)
 
 
 @dataclass
@@ -124,11 +126,17 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     pieces = _Pieces([], [], [], [], [], x.shape[0] * s)
     adts_per_segment: list[torch.Tensor] = []
     sink_per_segment: list[torch.Tensor] = []
+    in_dtype = params.score_dtype == "input"  # sink and STSP scores in the input dtype
     offset = 0
     for length in lengths:
         xs = x[offset : offset + length]
-        att = tokens.attention[offset : offset + length].float()
-        sink = sink_score_rows(att, cfg.gamma) if use_sink and length > 0 else None
+        att = tokens.attention[offset : offset + length]
+        att = att if in_dtype else att.float()
+        sink = (
+            sink_score_rows(att, cfg.gamma, input_dtype=in_dtype)
+            if use_sink and length > 0
+            else None
+        )
         if use_sink:
             sink_per_segment.append(
                 sink[0] if sink is not None else att.new_full((s,), float("nan"))
@@ -157,7 +165,9 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     frame = torch.cat(pieces.frame)
     position = torch.cat(pieces.position)
     global_idx = frame * s + position
-    order = torch.sort(global_idx, stable=True).indices
+    # The reference sorts with torch's default (unstable) argsort: the order of rows sharing a
+    # global index (§5.16) is whatever that sort gives on the same build order (§8.9).
+    order = torch.sort(global_idx, stable=fixed).indices
     kept = int(order.numel())
     duplicates = kept - int(torch.unique(global_idx).numel())
     combination = TokenCombination.concat(pieces.sources, pieces.num_inputs).reorder(order)
@@ -230,12 +240,22 @@ def _compress_segment(
     f, s, d = xs.shape
     n_adts, n_sttm = counts_per_frame
     x32 = xs.float()
-    gram = torch.bmm(x32, x32.transpose(1, 2))  # [F, S, S], reused by ADTS and clustering
+    # [F, S, S], reused by ADTS and clustering in the fixed variant; the reference normalises
+    # before multiplying and uses cdist, whose rounding decides near-ties (ALGORITHMS.md §8.18)
+    gram = torch.bmm(x32, x32.transpose(1, 2)) if fixed else None
     norm = x32.norm(dim=-1).clamp_min(NORM_EPS)  # [F, S]
     frames = torch.arange(f, device=xs.device)
 
-    relevance = x32 @ frame_mean.mean(dim=0)  # event relevance <x, segment mean>, [F, S]
-    adts = _adts(gram, norm, importance * params.attention_scale, relevance, n_adts, fixed, notes)
+    unit = None if gram is not None else x32 / norm[:, :, None]
+    if gram is not None:
+        cosine = gram / (norm[:, :, None] * norm[:, None, :])
+        relevance = x32 @ frame_mean.mean(dim=0)  # event relevance <x, segment mean>, [F, S]
+    else:  # the reference averages the relevances to each frame's mean
+        cosine = torch.bmm(unit, unit.transpose(1, 2))
+        relevance = torch.einsum("fnd,cd->fcn", x32, x32.mean(dim=1)).mean(dim=1)
+    adts = _adts(
+        cosine, importance.float() * params.attention_scale, relevance, n_adts, fixed, notes
+    )
     adts_mask = torch.zeros(f, s, dtype=torch.bool, device=xs.device)
     adts_mask[frames[:, None], adts] = True
     pieces.add(
@@ -253,7 +273,7 @@ def _compress_segment(
 
     if f > 1:
         keep_mask, values, changed, sources = _temporal_merge(
-            x32, norm, adts_mask, (n_adts + n_sttm) * f, params.temporal_threshold, notes
+            x32, norm, adts_mask, (n_adts + n_sttm) * f, params.temporal_threshold, notes, unit
         )
         pieces.merged.append(int((~(keep_mask | adts_mask)).sum()))
     else:
@@ -281,8 +301,7 @@ def _compress_segment(
 
 
 def _adts(
-    gram: torch.Tensor,
-    norm: torch.Tensor,
+    cosine: torch.Tensor,
     attention: torch.Tensor,
     relevance: torch.Tensor,
     n_adts: int,
@@ -290,12 +309,12 @@ def _adts(
     notes: list[str],
 ) -> torch.Tensor:
     """ADTS v2: greedy max-min over attention- and relevance-calibrated cosine distances."""
-    f, s = norm.shape
-    device = norm.device
+    f, s = cosine.shape[:2]
+    device = cosine.device
     count = min(n_adts, s) if fixed else n_adts
     if count == 0:
         return torch.empty(f, 0, dtype=torch.long, device=device)
-    dist = 1.0 - gram / (norm[:, :, None] * norm[:, None, :])
+    dist = 1.0 - cosine
     dist = dist * attention[:, None, :] * relevance[:, None, :]  # [F, i, n]
     k = min(2, s)
     if k < 2:
@@ -323,6 +342,7 @@ def _temporal_merge(
     lower_bound: int,
     threshold: float,
     notes: list[str],
+    unit: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenCombination]:
     """TAM: fold each token into its most similar token of the previous frame (chains included).
 
@@ -332,8 +352,11 @@ def _temporal_merge(
     """
     f, s, d = x32.shape
     device = x32.device
-    cos = torch.bmm(x32[1:], x32[:-1].transpose(1, 2))
-    cos = cos / (norm[1:, :, None] * norm[:-1, None, :])
+    if unit is None:
+        cos = torch.bmm(x32[1:], x32[:-1].transpose(1, 2))
+        cos = cos / (norm[1:, :, None] * norm[:-1, None, :])
+    else:  # the reference's arithmetic: cosine of unit vectors (§8.18)
+        cos = torch.bmm(unit[1:], unit[:-1].transpose(1, 2))
     cos.masked_fill_(adts_mask[1:, :, None], -1.0)
     cos.masked_fill_(adts_mask[:-1, None, :], -1.0)
     best, arg = cos.max(dim=-1)
@@ -388,7 +411,7 @@ def _cluster(
     keep_mask: torch.Tensor,
     counts: list[int],
     clusters: list[int],
-    gram: torch.Tensor,
+    gram: torch.Tensor | None,
     knn: int,
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenCombination]:
@@ -411,7 +434,7 @@ def _cluster(
         if nc == 0:
             continue
         pos = torch.nonzero(keep_mask[t]).flatten()
-        dist = _frame_distances(rows, moved, gram[t], pos)
+        dist = _frame_distances(rows, moved, None if gram is None else gram[t], pos)
         score = density_peak_score(dist[None], min(nc, knn), generator)[0]
         centres = torch.topk(score, nc).indices  # score descending, the reference's tie order
         assign = dist[:, centres].argmin(dim=1)
@@ -432,15 +455,16 @@ def _cluster(
 
 
 def _frame_distances(
-    rows: torch.Tensor, moved: torch.Tensor, gram: torch.Tensor, pos: torch.Tensor
+    rows: torch.Tensor, moved: torch.Tensor, gram: torch.Tensor | None, pos: torch.Tensor
 ) -> torch.Tensor:
     """Scaled distances ``[N, N]`` of one frame's kept tokens.
 
-    Small frames use ``cdist`` exactly as the reference; larger ones reuse the segment Gram
-    (``|a|^2 + |b|^2 - 2ab``) and recompute only the rows changed by temporal merging.
+    The reference (``gram`` None) and small frames use ``cdist`` as the reference does; larger
+    ones reuse the segment Gram (``|a|^2 + |b|^2 - 2ab``) and recompute only the rows changed
+    by temporal merging.
     """
     n, d = rows.shape
-    if n <= CDIST_DIRECT_MAX:
+    if gram is None or n <= CDIST_DIRECT_MAX:
         return pairwise_distance(rows)
     g = gram[pos[:, None], pos[None, :]]
     idx = torch.nonzero(moved).flatten()

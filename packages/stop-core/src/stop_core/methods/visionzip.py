@@ -19,7 +19,7 @@ from stop_core.config import PruningConfig
 from stop_core.ops import finish, l2_normalize, requested_tokens
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
-from stop_core.sink import sink_score
+from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 RATIO_MATCH_TOL = 1e-9
@@ -32,6 +32,11 @@ class VisionZipParams(MethodParams):
     ``spatial_tokens_table`` maps a retention ratio to tokens per frame (other ratios keep
     ``int(S * r)``, at least 1); ``dominant_ratio`` splits them into dominant and contextual;
     ``sink_set_size`` is the number of top sink positions the walk moves targets away from.
+    In the reference variant, ratios outside the table take ``int(budget_base * r)`` on the
+    grids in ``budget_base_grids`` (SigLIP-so400m/384 pooled 14x14 or 13x13), as the official
+    harness sizes them from 196 tokens for every SigLIP backbone (ALGORITHMS.md §8.16).
+    ``score_dtype="input"`` computes the sink score and ``A - mu_s * sink`` in the attention's
+    dtype (fp16/bf16 as in the paper runs) instead of float32.
     """
 
     spatial_tokens_table: tuple[tuple[float, int], ...] = (
@@ -42,12 +47,16 @@ class VisionZipParams(MethodParams):
     )
     dominant_ratio: float = 54 / 64
     sink_set_size: int = 20
+    budget_base: int = 196
+    budget_base_grids: tuple[tuple[int, int], ...] = ((14, 14), (13, 13))
+    score_dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        table = self.spatial_tokens_table
-        if isinstance(table, (list, tuple)):
-            table = tuple(tuple(row) if isinstance(row, (list, tuple)) else row for row in table)
-            object.__setattr__(self, "spatial_tokens_table", table)
+        for name in ("spatial_tokens_table", "budget_base_grids"):
+            rows = getattr(self, name)
+            if isinstance(rows, (list, tuple)):
+                rows = tuple(tuple(r) if isinstance(r, (list, tuple)) else r for r in rows)
+                object.__setattr__(self, name, rows)
         super().__post_init__()
 
     def validate(self) -> None:
@@ -91,6 +100,21 @@ class VisionZipParams(MethodParams):
         size = self.sink_set_size
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(f"VisionZipParams.sink_set_size must be an int >= 0, got {size!r}")
+        base = self.budget_base
+        if isinstance(base, bool) or not isinstance(base, int) or base < 1:
+            raise ValueError(f"VisionZipParams.budget_base must be an int >= 1, got {base!r}")
+        grids = self.budget_base_grids
+        if not isinstance(grids, tuple) or not all(
+            isinstance(g, tuple)
+            and len(g) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in g)
+            for g in grids
+        ):
+            raise ValueError(
+                f"VisionZipParams.budget_base_grids must be a tuple of (h, w) pairs of ints >= 1, "
+                f"got {grids!r}"
+            )
+        check_score_dtype("VisionZipParams", self.score_dtype)
 
     def tokens_per_frame(self, retention_ratio: float, tokens_per_frame: int) -> int:
         """``S_tok`` before capping at ``S``: the table entry for the ratio, else ``int(S * r)``."""
@@ -98,6 +122,10 @@ class VisionZipParams(MethodParams):
             if math.isclose(retention_ratio, ratio, rel_tol=0.0, abs_tol=RATIO_MATCH_TOL):
                 return count
         return max(1, int(tokens_per_frame * retention_ratio))
+
+    def budget_base_for(self, grid: tuple[int, int]) -> int:
+        """The reference's base for ``int(base * r)``: ``budget_base`` on its grids, else ``S``."""
+        return self.budget_base if tuple(grid) in self.budget_base_grids else grid[0] * grid[1]
 
 
 def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator) -> PrunedVideo:
@@ -113,25 +141,30 @@ def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generato
     info: dict[str, Any] = {}
 
     # Budget: S_tok per frame, split into dominant and contextual (int() truncation as upstream).
-    s_tok_asked = params.tokens_per_frame(cfg.retention_ratio, s)
+    base = params.budget_base_for(tokens.hw) if reference else s  # §8.16
+    s_tok_asked = params.tokens_per_frame(cfg.retention_ratio, base)
     s_tok = min(s_tok_asked, s)
     n_dom = min(int(s_tok * params.dominant_ratio), s_tok)
     n_ctx = s_tok - n_dom
     m = s - n_dom
     step = max(1, m // n_ctx) if n_ctx > 0 else 0
     info.update(tokens_per_frame=s_tok, n_dominant=n_dom, n_contextual=n_ctx, step=step)
+    info["budget_base"] = base
 
-    # Scores in float32: sink score (always in the reference, only with STSP on when fixed).
-    attn = tokens.attention.float()
+    # Scores in float32 (or the input dtype): sink score (always in the reference, only with
+    # STSP on when fixed).
+    in_dtype = params.score_dtype == "input"
+    attn = tokens.attention if in_dtype else tokens.attention.float()
     use_sink = reference or stop_on
     sink: torch.Tensor | None = None
     sink_set = torch.empty(0, dtype=torch.long, device=device)
     if use_sink:
-        sink = sink_score(attn, cfg.gamma)
+        sink_rows = sink_score_rows(attn, cfg.gamma, input_dtype=in_dtype)
+        sink = sink_rows[0]
         k_sink = min(params.sink_set_size, s)
         sink_set = torch.topk(sink, k_sink).indices
         info.update(sink_score=sink, sink_set=sink_set)
-        score = attn - cfg.mu_s * sink
+        score = attn - cfg.mu_s * sink_rows  # each frame its own row (ALGORITHMS.md §8.17)
     else:
         score = attn
 
@@ -200,7 +233,7 @@ def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generato
     requested = requested_tokens(t, s, cfg.retention_ratio)
     note = None
     if t * per_frame != requested:
-        note = _budget_note(cfg, params, s, s_tok_asked, n_dom, per_frame, t, requested)
+        note = _budget_note(cfg, params, (s, base), s_tok_asked, n_dom, per_frame, t, requested)
     # The reference grid pairs ascending dominant tokens with top-k ordered positions (§5.3).
     layout = torch.cat([dom_topk, tgt_pos], dim=1).reshape(-1) if reference else None
     return finish(
@@ -344,20 +377,29 @@ def _rows(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
 def _budget_note(
     cfg: PruningConfig,
     params: VisionZipParams,
-    s: int,
+    sizes: tuple[int, int],
     s_tok_asked: int,
     n_dom: int,
     per_frame: int,
     t: int,
     requested: int,
 ) -> str:
-    """Why VisionZip's per-frame budget gives ``T * S_tok`` tokens instead of ``round(r*T*S)``."""
+    """Why VisionZip's per-frame budget gives ``T * S_tok`` tokens instead of ``round(r*T*S)``.
+
+    ``sizes`` is ``(S, base)``: the tokens per frame and the base of ``int(base * r)``.
+    """
     r = cfg.retention_ratio
+    s, base = sizes
     in_table = any(
         math.isclose(r, ratio, rel_tol=0.0, abs_tol=RATIO_MATCH_TOL)
         for ratio, _ in params.spatial_tokens_table
     )
-    source = "the spatial_tokens_table entry" if in_table else f"int(S * r) = int({s} * {r})"
+    if in_table:
+        source = "the spatial_tokens_table entry"
+    elif base == s:
+        source = f"int(S * r) = int({s} * {r})"
+    else:
+        source = f"int(budget_base * r) = int({base} * {r}) (the reference's base, S = {s})"
     note = f"VisionZip keeps a fixed number of tokens per frame: {s_tok_asked} from {source}"
     if s_tok_asked > s:
         note += f", capped at S = {s}"
