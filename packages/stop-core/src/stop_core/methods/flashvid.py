@@ -149,7 +149,7 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     duplicates = kept - int(torch.unique(global_idx).numel())
     info: dict[str, Any] = {
         "keep_global_idx_sorted": global_idx[order],
-        "segment_lengths": torch.tensor(lengths, dtype=torch.long),
+        "segment_lengths": torch.tensor(lengths, dtype=torch.long, device=x.device),
         "token_budget": budget,
         "num_attn_div_tokens": n_adts,
         "num_sttm_tokens": n_sttm,
