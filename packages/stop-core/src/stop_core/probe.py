@@ -224,7 +224,9 @@ class FakeDevice(TorchFunctionMode):
         if func == torch.Tensor.is_cpu.__get__:
             return False
         name = getattr(func, "__name__", "")
-        if name in FACTORIES and getattr(func, "__self__", None) is not torch.Tensor:
+        # as_tensor(t)/tensor(t) of a tensor keep its device: not a new placement
+        wraps_tensor = name in ("as_tensor", "tensor") and isinstance(args[0], torch.Tensor)
+        if name in FACTORIES and not wraps_tensor:
             self._check_factory(name, kwargs)
         elif name == "cpu" or (name == "to" and self._moves_to_cpu(args, kwargs)):
             self.host_copies.append(_caller())
