@@ -11,7 +11,7 @@ from stop_eval.bench_cli import main
 from stop_eval.bench_gpu import NO_CUDA_LINE
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
 def test_gpu_check_without_cuda_prints_one_line_and_exits_0(tmp_path, capsys) -> None:
     out = tmp_path / "gpu.json"
     main(["gpu-check", "--out", str(out)])  # returns: exit status 0
