@@ -41,3 +41,21 @@ def test_prune_bench_reports_syncs_and_ops(tmp_path, capsys) -> None:
     assert by[("uniform", False)]["ops"] < by[("visionzip", False)]["ops"]
     header = capsys.readouterr().out.splitlines()[0]
     assert "syncs" in header and "ops" in header
+
+
+def test_gpu_check_machinery_runs_on_the_cpu() -> None:
+    """The comparison and the adapter timing, pointed at the CPU (no GPU needed)."""
+    from stop_eval.bench_gpu import check_methods, format_adapters, format_checks, time_adapters
+
+    checks = check_methods(4, (4, 4), 8, 0.25, device="cpu")
+    assert {c.method for c in checks} >= {"visionzip", "fastvid", "holitom", "flashvid"}
+    assert len(checks) == 4 * len({c.method for c in checks})  # variants x SToP
+    assert all(c.passed and c.same_indices and c.max_feature_diff == 0.0 for c in checks)
+    assert "same idx" in format_checks(checks)
+    timings = time_adapters(0.25, repeats=1, device="cpu", methods=("visionzip",))
+    assert [(t.backbone, t.method) for t in timings] == [
+        ("llava_ov", "visionzip"),
+        ("qwen2_5_vl", "visionzip"),
+    ]
+    assert all(t.forward_ms > 0 and 0 < t.kept < t.tokens_before for t in timings)
+    assert "forward ms" in format_adapters(timings)

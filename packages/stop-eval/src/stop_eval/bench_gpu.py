@@ -12,6 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,28 @@ def add_gpu_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="JSON file to write")
 
 
+@contextmanager
+def _elapsed_ms(device: str) -> Iterator[Callable[[], float]]:
+    """Time the body: CUDA events on a CUDA device, ``perf_counter`` elsewhere (tests)."""
+    result: list[float] = []
+    if device.startswith("cuda"):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        yield lambda: result[0]
+        end.record()
+        torch.cuda.synchronize()
+        result.append(start.elapsed_time(end))
+    else:
+        begin = time.perf_counter()
+        yield lambda: result[0]
+        result.append((time.perf_counter() - begin) * 1e3)
+
+
+def _peak_mb(device: str) -> float:
+    """``torch.cuda.max_memory_allocated`` in MiB (0 off CUDA)."""
+    return torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else 0.0
+
+
 def _max_diff(a: PrunedVideo, b: PrunedVideo) -> float:
     """Largest absolute feature difference (inf when the shapes differ)."""
     if a.features.shape != b.features.shape:
@@ -76,11 +101,11 @@ def _max_diff(a: PrunedVideo, b: PrunedVideo) -> float:
 
 
 def check_methods(
-    frames: int, grid: tuple[int, int], hidden: int, retention: float
+    frames: int, grid: tuple[int, int], hidden: int, retention: float, device: str = "cuda"
 ) -> list[MethodCheck]:
-    """Prune on CPU and CUDA with the same CPU generator seed; compare indices and features."""
+    """Prune on CPU and ``device`` with the same CPU generator seed; compare the outputs."""
     cpu_tokens = synthetic_tokens(frames, grid, hidden)
-    gpu_tokens = synthetic_tokens(frames, grid, hidden, device="cuda")
+    gpu_tokens = synthetic_tokens(frames, grid, hidden, device=device)
     rows = []
     for method in [m for m in available_methods() if m != "none"]:
         for variant in ("reference", "fixed"):
@@ -90,12 +115,8 @@ def check_methods(
                 )
                 ref = prune(cpu_tokens, cfg, generator=torch.Generator().manual_seed(0))
                 prune(gpu_tokens, cfg, generator=torch.Generator().manual_seed(0))  # warm-up
-                start = torch.cuda.Event(enable_timing=True)
-                end = torch.cuda.Event(enable_timing=True)
-                start.record()
-                out = prune(gpu_tokens, cfg, generator=torch.Generator().manual_seed(0))
-                end.record()
-                torch.cuda.synchronize()
+                with _elapsed_ms(device) as elapsed:
+                    out = prune(gpu_tokens, cfg, generator=torch.Generator().manual_seed(0))
                 same = torch.equal(out.global_index.cpu(), ref.global_index)
                 diff = _max_diff(ref, out)
                 rows.append(
@@ -106,15 +127,22 @@ def check_methods(
                         kept=out.kept,
                         same_indices=same,
                         max_feature_diff=diff,
-                        cuda_ms=start.elapsed_time(end),
-                        passed=same and diff <= FEATURE_TOLERANCE and out.features.is_cuda,
+                        cuda_ms=elapsed(),
+                        passed=same
+                        and diff <= FEATURE_TOLERANCE
+                        and out.features.device.type == torch.device(device).type,
                     )
                 )
     return rows
 
 
-def time_adapters(retention: float, repeats: int) -> list[AdapterTiming]:
-    """Forward passes of the demo LLaVA-OV and Qwen2.5-VL models with SToP, on CUDA."""
+def time_adapters(
+    retention: float,
+    repeats: int,
+    device: str = "cuda",
+    methods: tuple[str, ...] = ADAPTER_METHODS,
+) -> list[AdapterTiming]:
+    """Forward passes of the demo LLaVA-OV and Qwen2.5-VL models with SToP on ``device``."""
     from stop_eval.demo_data import demo_questions
     from stop_eval.demo_model import build_demo
     from stop_eval.models import VideoModel
@@ -125,24 +153,20 @@ def time_adapters(retention: float, repeats: int) -> list[AdapterTiming]:
     rows = []
     for backbone in ("llava_ov", "qwen2_5_vl"):
         model, processor = build_demo(backbone)
-        model = model.to("cuda")
-        for method in ADAPTER_METHODS:
+        model = model.to(device)
+        for method in methods:
             cfg = PruningConfig.preset(method, backbone=backbone, retention_ratio=retention)
             vm = VideoModel(model, processor, backbone, cfg, max_new_tokens=1, random_weights=True)
             try:
                 batch = vm.inputs([(frames, meta, item["question"])])
                 times, vision, pruning = [], [], []
-                torch.cuda.reset_peak_memory_stats()
+                if device.startswith("cuda"):
+                    torch.cuda.reset_peak_memory_stats()
                 for _ in range(repeats + 1):  # the first call warms up
-                    start = torch.cuda.Event(enable_timing=True)
-                    end = torch.cuda.Event(enable_timing=True)
-                    with torch.no_grad():
-                        start.record()
+                    with torch.no_grad(), _elapsed_ms(device) as elapsed:
                         model(**batch)
-                        end.record()
-                    torch.cuda.synchronize()
                     record = vm.adapter.accounting[0]
-                    times.append(start.elapsed_time(end))
+                    times.append(elapsed())
                     vision.append(record.vision_seconds * 1e3)
                     pruning.append(record.prune_seconds * 1e3)
                 rows.append(
@@ -154,13 +178,14 @@ def time_adapters(retention: float, repeats: int) -> list[AdapterTiming]:
                         forward_ms=statistics.median(times[1:]),
                         vision_ms=statistics.median(vision[1:]),
                         prune_ms=statistics.median(pruning[1:]),
-                        peak_mb=torch.cuda.max_memory_allocated() / 2**20,
+                        peak_mb=_peak_mb(device),
                     )
                 )
             finally:
                 vm.close()
         del model
-        torch.cuda.empty_cache()
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
     return rows
 
 
