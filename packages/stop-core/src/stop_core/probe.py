@@ -45,8 +45,9 @@ MASK_INDEX_OPS: frozenset[Any] = frozenset(
         aten._index_put_impl_.default,
     }
 )
-# Tensor methods that copy to the host without an aten op on CPU tensors.
-HOST_COPY_METHODS: frozenset[str] = frozenset({"tolist", "numpy", "cpu", "__array__"})
+# Tensor methods that copy to the host without an aten op on CPU tensors (``numpy()`` only
+# works on a host tensor, so the ``cpu()`` before it is the synchronisation).
+HOST_COPY_METHODS: frozenset[str] = frozenset({"tolist", "cpu"})
 # Factory functions: each creates a tensor on the device it is told (the default if not told).
 FACTORIES: frozenset[str] = frozenset(
     {
