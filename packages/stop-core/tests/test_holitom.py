@@ -90,16 +90,26 @@ def naive_holitom(
     contextual: bool = True,
     tau: float = 0.8,
     max_window_size: int = 1024,
+    mu_s: float = 0.0,
+    mu_t: float = 0.0,
 ):
-    """Plain HoliTom with Python loops over tokens (upstream structure, ALGORITHMS.md §3.4)."""
+    """HoliTom with Python loops over tokens (upstream structure, ALGORITHMS.md §3.4).
+
+    SToP: STSP ranks the dynamic tokens by ``A - mu_s * sink``; STTP splits static positions
+    on ``cos + mu_t * sink > 0.8`` (the window DP keeps the plain cosine).
+    """
     x, att = tokens.features.float(), tokens.attention.float()
     t, s, d = x.shape
     xn = F.normalize(x, p=2, dim=-1)
-    cs = F.cosine_similarity(xn[:-1], xn[1:], dim=-1).tolist()
-    sink = sink_score(att, 1.1).tolist()
+    cos = F.cosine_similarity(xn[:-1], xn[1:], dim=-1)
+    cs = cos.tolist()
+    sink_t = sink_score(att, 1.1)
+    sink = sink_t.tolist()
+    sttp = [[float(cos[k, i] + mu_t * sink_t[i]) for i in range(s)] for k in range(t - 1)]
+    stsp = [[float(att[f, i] - mu_s * sink_t[i]) for i in range(s)] for f in range(t)]
 
-    def n_static(a: int, b: int, th: float) -> list[int]:
-        return [i for i in range(s) if all(cs[k][i] > th for k in range(a, b))]
+    def n_static(a: int, b: int, th: float, score: list[list[float]] = cs) -> list[int]:
+        return [i for i in range(s) if all(score[k][i] > th for k in range(a, b))]
 
     dp, prev = [0] * t, [0] * t
     for i in range(t):
@@ -119,7 +129,7 @@ def naive_holitom(
 
     feats, frames, pos = [], [], []
     for a, b in windows:
-        spos = n_static(a, b, 0.8) if a != b else []
+        spos = n_static(a, b, 0.8, sttp) if a != b else []
         dpos = [i for i in range(s) if i not in spos]
         n_total = math.ceil(len(dpos) * rp)
         n_dom = round(n_total * (1 - dominant_d))
@@ -129,7 +139,7 @@ def naive_holitom(
         if contextual and n_ctx > 0:
             noise_ctx = torch.rand((b - a + 1, len(dpos) - n_dom), generator=gen)
         for f in range(a, b + 1):
-            order = sorted(range(len(dpos)), key=lambda i: -float(att[f, dpos[i]]))
+            order = sorted(range(len(dpos)), key=lambda i: -stsp[f][dpos[i]])
             dom = sorted(dpos[i] for i in order[:n_dom])
             toks = [(x[f, p], p) for p in dom]
             if noise_ctx is not None:
@@ -235,6 +245,28 @@ def test_reference_base_keeps_the_static_sink_penalty() -> None:
     naive = naive_holitom(tokens, 0.2, torch.Generator().manual_seed(0), static_penalty=0.3)
     assert_same_output(out, naive)
     assert out.info["static_sink_weight_applied"] == 0.3
+
+
+@pytest.mark.parametrize("variant", ["reference", "fixed"])
+@pytest.mark.parametrize(
+    ("t", "h", "w", "d", "ratio", "seed"),
+    [(12, 6, 6, 16, 0.2, 4), (9, 7, 7, 8, 0.15, 5), (10, 4, 6, 12, 0.25, 6)],
+)
+def test_stop_matches_the_loop_oracle_with_mu_s_and_mu_t(variant, t, h, w, d, ratio, seed):
+    """STSP (mu_s) and STTP (mu_t) at 10x the paper's strengths, so both change decisions."""
+    tokens = make_video(t, h, w, d, seed=seed, noise=0.45)
+    cfg = config(variant, ratio=ratio).replace(mu_s=0.4, mu_t=0.7)
+    out = run(tokens, cfg)
+    gen = torch.Generator().manual_seed(0)
+    naive = naive_holitom(tokens, ratio, gen, static_penalty=0.3, mu_s=0.4, mu_t=0.7)
+    assert_same_output(out, naive)
+    plain = naive_holitom(tokens, ratio, torch.Generator().manual_seed(0), static_penalty=0.3)
+    for mu in ({"mu_s": 0.4}, {"mu_t": 0.7}):  # each term alone changes the oracle's output
+        alone = naive_holitom(
+            tokens, ratio, torch.Generator().manual_seed(0), static_penalty=0.3, **mu
+        )
+        same = alone[1].shape == plain[1].shape and torch.equal(alone[2], plain[2])
+        assert not (same and torch.equal(alone[1], plain[1])), f"{mu} changes nothing here"
 
 
 def test_fixed_dominant_d_merges_contextual_tokens_like_upstream() -> None:

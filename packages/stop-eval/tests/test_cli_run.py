@@ -1,4 +1,9 @@
-"""``stop-eval`` end to end: the offline demo, a resumable run killed midway, bad inputs."""
+"""``stop-eval`` end to end: the offline demo, a resumable run killed midway, bad inputs.
+
+Runs that need a process of their own (killed by a signal, or under ``torchrun``) start one
+and are marked ``slow``; every other run calls ``main`` in this process, on one thread like
+the subprocesses, so that predictions compare across the two.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from stop_eval.cli import main
 from stop_eval.demo_data import bouncing_ball, moving_square, write_clip
@@ -83,6 +89,16 @@ def _cli(data_root: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
+def _run(data_root: Path, out: Path, *extra: str) -> None:
+    """``stop-eval`` in this process, single-threaded like the subprocess runs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        main([*ARGS, "--data-root", str(data_root), "--out", str(out), *extra])
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 
@@ -100,10 +116,7 @@ def data_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference_run(data_root, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ref") / "run"
-    res = subprocess.run(
-        _cli(data_root, out), env=_env(), capture_output=True, text=True, timeout=600
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    _run(data_root, out)
     return out
 
 
@@ -120,6 +133,7 @@ def test_uninterrupted_run(reference_run) -> None:
     assert summary["config"]["method"] == "holitom" and summary["versions"]["stop-core"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_run_resumes_without_loss_or_duplicates(
     data_root, reference_run, tmp_path, sig
@@ -141,10 +155,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(
     partial = len(_records(out))
     assert 3 <= partial < 8
     assert not (out / "summary.json").exists()
-    res = subprocess.run(
-        _cli(data_root, out), env=_env(), capture_output=True, text=True, timeout=600
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    _run(data_root, out)  # the resume itself needs no process of its own
     records = _records(out)
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)) == 8
@@ -158,15 +169,8 @@ def test_killed_run_resumes_without_loss_or_duplicates(
 
 
 def test_resume_with_other_settings_is_refused(data_root, reference_run) -> None:
-    res = subprocess.run(
-        _cli(data_root, reference_run, "--retention", "0.3"),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode != 0
-    assert "different configuration" in res.stderr
+    with pytest.raises(SystemExit, match="different configuration"):
+        _run(data_root, reference_run, "--retention", "0.3")
 
 
 def test_offline_demo_runs(capsys) -> None:
@@ -237,14 +241,7 @@ def test_malformed_annotation_names_file_and_record(tmp_path) -> None:
 
 def test_batched_run_matches_unbatched(data_root, reference_run, tmp_path) -> None:
     out = tmp_path / "batched"
-    res = subprocess.run(
-        _cli(data_root, out, "--batch-size", "3"),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    _run(data_root, out, "--batch-size", "3")
     ref = {r["id"]: r for r in _records(reference_run)}
     batched = _records(out)
     assert [r["id"] for r in batched] == list(ref)
@@ -253,16 +250,16 @@ def test_batched_run_matches_unbatched(data_root, reference_run, tmp_path) -> No
         assert r["tokens"] == ref[r["id"]]["tokens"]
 
 
+@pytest.mark.slow
 def test_data_parallel_run_merges_shards(data_root, reference_run, tmp_path) -> None:
     out = tmp_path / "ddp"
     cmd = [
         sys.executable,
         "-m",
         "torch.distributed.run",
+        "--standalone",  # rendezvous on a free port: parallel runs never collide
         "--nproc_per_node",
         "2",
-        "--master_port",
-        "29531",
         "-m",
         "stop_eval.cli",
         *ARGS,

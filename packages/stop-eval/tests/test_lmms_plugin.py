@@ -228,6 +228,7 @@ def test_missing_lmms_eval_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -
         manifests()
 
 
+@pytest.mark.slow  # the real lmms-eval CLI in a process of its own
 def test_lmms_eval_cli_runs_a_task_with_the_plugin(tmp_path: Path, reference: VideoModel) -> None:
     """``python -m lmms_eval --model stop`` on a local task in lmms-eval's own YAML format."""
     docs = [

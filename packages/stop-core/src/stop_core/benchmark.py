@@ -2,6 +2,7 @@
 
 Inputs are random tensors shaped like a backbone's pooled video tokens; each setting is timed
 with ``time.perf_counter`` (CUDA: synchronised) after one warm-up call, median of ``repeats``.
+One more call is counted (``stop_core.probe``): aten ops and host synchronisations per call.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 
 from stop_core.api import prune
 from stop_core.config import PruningConfig
+from stop_core.probe import OpCounts, count_ops
 from stop_core.registry import available_methods
 from stop_core.tokens import VideoTokens
 
@@ -43,6 +45,8 @@ class PruneTiming:
     median_ms: float
     min_ms: float
     runs_ms: tuple[float, ...]
+    syncs: int = 0
+    ops: int = 0
 
 
 def synthetic_tokens(
@@ -100,6 +104,11 @@ def time_prune(
     return times, kept
 
 
+def count_prune(tokens: VideoTokens, cfg: PruningConfig) -> OpCounts:
+    """Aten ops and host synchronisations of one ``prune`` call (seed 0)."""
+    return count_ops(lambda: prune(tokens, cfg, generator=torch.Generator().manual_seed(0)))
+
+
 def run_prune_benchmark(
     methods: list[str] | None = None,
     frames: int = 32,
@@ -126,6 +135,7 @@ def run_prune_benchmark(
                             method, retention_ratio=retention_ratio, use_stop=use_stop
                         )
                         runs, kept = time_prune(tokens, cfg, repeats=repeats)
+                        counts = count_prune(tokens, cfg)
                         rows.append(
                             PruneTiming(
                                 method=method,
@@ -141,6 +151,8 @@ def run_prune_benchmark(
                                 median_ms=statistics.median(runs),
                                 min_ms=min(runs),
                                 runs_ms=tuple(runs),
+                                syncs=counts.num_syncs,
+                                ops=counts.num_ops,
                             )
                         )
     finally:
@@ -161,16 +173,16 @@ def environment() -> dict[str, str | int]:
 
 
 def format_table(rows: list[PruneTiming]) -> str:
-    """Plain-text table: one line per setting, latency median and min in milliseconds."""
+    """One line per setting: latency median and min (ms), host syncs and aten ops per call."""
     head = (
         f"{'method':<10} {'SToP':<5} {'D':>5} {'thr':>3} {'kept':>5} "
-        f"{'median ms':>10} {'min ms':>8}"
+        f"{'median ms':>10} {'min ms':>8} {'syncs':>6} {'ops':>6}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r.method:<10} {'on' if r.use_stop else 'off':<5} {r.hidden:>5} {r.threads:>3} "
-            f"{r.kept:>5} {r.median_ms:>10.2f} {r.min_ms:>8.2f}"
+            f"{r.kept:>5} {r.median_ms:>10.2f} {r.min_ms:>8.2f} {r.syncs:>6} {r.ops:>6}"
         )
     return "\n".join(lines)
 

@@ -53,7 +53,9 @@ def density_knn(
     """``exp(-mean_k d^2)`` over the ``k`` nearest tokens (self included) plus noise, ``[B, N]``."""
     nearest = torch.topk(dist, k, dim=-1, largest=False).values
     density = (-(nearest**2).mean(dim=-1)).exp()
-    draw = torch.rand(density.shape, generator=generator, dtype=density.dtype)
+    draw = torch.rand(
+        density.shape, generator=generator, dtype=density.dtype, device=generator.device
+    )
     return density + draw.to(density.device) * noise
 
 

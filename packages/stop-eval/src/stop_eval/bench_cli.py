@@ -1,4 +1,7 @@
-"""``stop-bench``: efficiency benchmarks of SToP pruning (``prune``, ``capture``, ``prefill``)."""
+"""``stop-bench``: efficiency benchmarks of SToP pruning and a CUDA check.
+
+Subcommands: ``prune``, ``capture``, ``prefill`` and ``gpu-check`` (methods on CUDA vs CPU).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from stop_eval.bench_capture import (
     format_capture_table,
     run_capture_benchmark,
 )
+from stop_eval.bench_gpu import add_gpu_check_arguments, run_gpu_check
 from stop_eval.bench_prefill import (
     add_prefill_arguments,
     format_prefill_table,
@@ -39,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         "prefill", help="vision / capture / pruning / LLM prefill and decode per method x retention"
     )
     add_prefill_arguments(prefill)
+    gpu = sub.add_parser(
+        "gpu-check", help="every method on CUDA vs the CPU, adapter CUDA timings, peak memory"
+    )
+    add_gpu_check_arguments(gpu)
     return parser
 
 
@@ -62,6 +70,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.plot:
             plot_speedup(rows, Path(args.plot))
             print(f"wrote {args.plot}")
+    elif args.command == "gpu-check":
+        status = run_gpu_check(args)
+        if status:
+            raise SystemExit(status)
     elif args.command == "capture":
         timings = run_capture_benchmark(args)
         print(format_capture_table(timings))

@@ -306,7 +306,7 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         "cut_indices": cuts,
         "similarity_matrix": sim,
         "salient_indexes": sal,
-        "frm_context_num_list": torch.tensor(quota, dtype=torch.int32),
+        "frm_context_num_list": torch.tensor(quota, dtype=torch.int32, device=device),
         "frame_retain_num": r,
         "frame_salient_num": n_sal,
         "frame_context_num": n_ctx,
@@ -323,7 +323,7 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         "double_sink_penalty": double_penalty,
     }
     if capped:
-        info["context_quota_requested"] = torch.tensor(asked, dtype=torch.int32)
+        info["context_quota_requested"] = torch.tensor(asked, dtype=torch.int32, device=device)
     if notes:
         info["notes"] = notes
     return finish(

@@ -173,7 +173,7 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     combination = TokenCombination.concat(pieces.sources, pieces.num_inputs).reorder(order)
     info: dict[str, Any] = {
         "keep_global_idx_sorted": global_idx[order],
-        "segment_lengths": torch.tensor(lengths, dtype=torch.long),
+        "segment_lengths": torch.tensor(lengths, dtype=torch.long, device=x.device),
         "token_budget": budget,
         "num_attn_div_tokens": n_adts,
         "num_sttm_tokens": n_sttm,

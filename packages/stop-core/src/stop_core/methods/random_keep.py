@@ -15,7 +15,7 @@ def random_keep(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Genera
     """Keep ``round(r * T * S)`` tokens chosen uniformly at random, in original order."""
     t, s = tokens.num_frames, tokens.tokens_per_frame
     n = requested_tokens(t, s, cfg.retention_ratio)
-    idx = torch.randperm(t * s, generator=generator)[:n].sort().values
+    idx = torch.randperm(t * s, generator=generator, device=generator.device)[:n].sort().values
     info = {"stop": "ignored: random has no importance scores"} if cfg.use_stop else {}
     return finish(
         tokens,

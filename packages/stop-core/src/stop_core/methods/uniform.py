@@ -16,7 +16,8 @@ def uniform(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     t, s = tokens.num_frames, tokens.tokens_per_frame
     n = requested_tokens(t, s, cfg.retention_ratio)
     total = t * s
-    idx = torch.div(torch.arange(n, dtype=torch.long) * total, n, rounding_mode="floor")
+    steps = torch.arange(n, dtype=torch.long, device=tokens.features.device)
+    idx = torch.div(steps * total, n, rounding_mode="floor")
     info = {"stop": "ignored: uniform has no importance scores"} if cfg.use_stop else {}
     return finish(
         tokens,
