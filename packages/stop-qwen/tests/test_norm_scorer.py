@@ -14,7 +14,7 @@ import pytest
 import torch
 from qwen_testkit import make_inputs
 
-import stop_qwen.adapter as qwen_adapter
+import stop_qwen.base as qwen_adapter
 from stop_core import PruningConfig
 from stop_qwen import stop_pruning
 
