@@ -28,8 +28,9 @@ except ImportError as exc:  # the optional extra is not installed
         "the lmms-eval plugin of stop-eval needs lmms-eval: pip install 'stop-eval[lmms]'"
     ) from exc
 
+from stop_eval.backbones import DEFAULT_BACKBONE, get_backbone
 from stop_eval.models import VideoModel, load_backbone
-from stop_eval.run_config import DEFAULT_MAX_NEW_TOKENS, make_config
+from stop_eval.run_config import default_max_new_tokens, make_config
 from stop_eval.video import VideoMeta, load_video
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def _optional_float(value: float | str | None) -> float | None:
 
 
 class StopVideoLMM(lmms):
-    """lmms-eval "simple" model: LLaVA-OV / LLaVA-Video / Qwen2.5-VL with SToP pruning.
+    """lmms-eval "simple" model: any registered backbone (``stop_eval.backbones``) with SToP.
 
     Model arguments: ``pretrained`` (hub id or path; omitted = the random-weight demo model),
     ``backbone``, ``method``, ``retention``, ``stop``, ``preset``, ``variant``, ``scorer``,
@@ -69,7 +70,7 @@ class StopVideoLMM(lmms):
     def __init__(
         self,
         pretrained: str | None = None,
-        backbone: str = "llava_ov",
+        backbone: str = DEFAULT_BACKBONE,
         method: str = "holitom",
         retention: float = 0.1,
         stop: bool | str = True,
@@ -125,7 +126,7 @@ class StopVideoLMM(lmms):
         if random_weights:
             model = model.to(self._device)
             log.warning("stop: no `pretrained` given, using the random-weight demo model")
-        self._max_new_tokens = int(max_new_tokens or DEFAULT_MAX_NEW_TOKENS[backbone])
+        self._max_new_tokens = int(max_new_tokens or default_max_new_tokens(backbone))
         self.video_model = VideoModel(
             model,
             processor,
@@ -134,7 +135,7 @@ class StopVideoLMM(lmms):
             max_new_tokens=self._max_new_tokens,
             seed=int(seed),
             random_weights=random_weights,
-            adapter_options={"scorer": str(scorer)} if backbone == "qwen2_5_vl" else None,
+            adapter_options=get_backbone(backbone).adapter_options(str(scorer)),
         )
         self._sampling_warned = False
 
