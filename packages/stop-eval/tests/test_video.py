@@ -236,13 +236,17 @@ def test_frame_folder_all_frames_when_few(tmp_path: Path) -> None:
 
 def test_frame_folder_sampled(tmp_path: Path) -> None:
     folder = write_frames(tmp_path / "clip", 40, suffix=".jpg")
-    frames, meta = load_video(folder, num_frames=8)
-    assert meta.indices == [0, 6, 11, 17, 22, 28, 33, 39]
-    assert frame_ids(frames) == meta.indices
+    # the official folder rule floors: linspace(0, 39, 8) = 0 5.57 11.14 16.71 22.29 ...
+    for rounding in ("round", "floor"):  # `rounding` applies to files only
+        frames, meta = load_video(folder, num_frames=8, rounding=rounding)
+        assert meta.indices == [0, 5, 11, 16, 22, 27, 33, 39]
+        assert frame_ids(frames) == meta.indices
     # start/end at 3 fps: 2 s..5 s -> frames 6..14 (9 frames, more than 4: sampled)
+    # linspace(6, 14, 4) = 6, 8.67, 11.33, 14
     frames, meta = load_video(folder, num_frames=4, start=2.0, end=5.0)
     assert meta.window == (6, 14)
-    assert meta.indices == [6, 9, 11, 14]
+    assert meta.indices == [6, 8, 11, 14]
+    assert frame_ids(frames) == meta.indices
     frames, meta = load_video(folder, num_frames=32, start=2.0, end=5.0)
     assert meta.indices == list(range(6, 15))
 

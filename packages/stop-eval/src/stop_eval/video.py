@@ -6,7 +6,10 @@ lmms-eval variant (``np.linspace(..., dtype=int)``).
 
 ``load_video`` returns ``[T, H, W, 3]`` uint8 RGB frames and a :class:`VideoMeta`. Files are
 decoded with PyAV keeping only the sampled frames in memory and seeking over long gaps; a
-directory is read as a folder of images at an assumed 3 fps (MVBench tvqa frames).
+directory is read as a folder of images at an assumed 3 fps (MVBench tvqa frames) with the
+official folder rule: file names in natural order (the same as ``sorted`` for zero-padded
+names such as MVBench's), ``np.linspace(first, last, n, dtype=int)`` (floor)
+when the range holds more than ``n`` images, every image otherwise.
 
 All failures (missing path, unreadable or corrupt file, no decodable frame) raise
 :class:`VideoError`, a subclass of ``OSError`` whose message names the path, so a runner can
@@ -139,7 +142,8 @@ def load_video(
     """Decode ``num_frames`` uniformly sampled RGB frames (``[T, H, W, 3]`` uint8) and metadata.
 
     ``start``/``end`` (seconds, None = video bound) restrict sampling to that clip. Frame
-    folders return all frames of the range when it has at most ``num_frames`` of them.
+    folders always use the official folder rule (floor; all frames of the range when it has at
+    most ``num_frames`` of them), whatever ``rounding`` says; ``rounding`` applies to files.
     ``seek_gap`` (seconds): a gap to the next wanted frame longer than this is skipped by seeking.
     """
     if num_frames <= 0:
@@ -150,14 +154,14 @@ def load_video(
     if not path.exists():
         raise VideoError(f"video not found: {path}")
     if path.is_dir():
-        return _load_frame_dir(path, num_frames, start, end, rounding)
+        return _load_frame_dir(path, num_frames, start, end)
     return _load_file(path, num_frames, start, end, rounding, seek_gap)
 
 
 def _load_frame_dir(
-    path: Path, num_frames: int, start: float | None, end: float | None, rounding: str
+    path: Path, num_frames: int, start: float | None, end: float | None
 ) -> tuple[np.ndarray, VideoMeta]:
-    """Images of a folder at an assumed 3 fps, sampled like a video (all if few enough)."""
+    """Images of a folder at an assumed 3 fps: the official folder rule (floor, all if few)."""
     from PIL import Image, UnidentifiedImageError
 
     files = sorted(
@@ -175,7 +179,7 @@ def _load_frame_dir(
     if count <= num_frames:
         indices = list(range(first, last + 1))
     else:
-        indices = sample_indices(total, num_frames, first, last, rounding)
+        indices = sample_indices(total, num_frames, first, last, "floor")
     loaded: dict[int, np.ndarray] = {}
     for i in indices:
         if i in loaded:

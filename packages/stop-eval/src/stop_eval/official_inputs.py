@@ -1,0 +1,227 @@
+"""The video inputs the official SToP evaluation feeds each backbone, from a file or frame folder.
+
+LLaVA-OneVision / LLaVA-Video (the official ``load_video``): 32 frames at
+``torch.linspace(0, n-1, 32).round()`` over the whole file, uint8 RGB; the checkpoint's SigLIP
+processor does the rest (resize to 384, normalise). Frame folders: the official folder rule
+(3 fps assumed, floor, all images when there are at most 32).
+
+Qwen2.5-VL (the official ``qwen_vl_utils.process_vision_info`` call with ``nframes=32``,
+``min_pixels=4*28*28``, ``max_pixels=256*28*28``): the frame count from qwen-vl-utils'
+``smart_nframes``, the same rounded indices decoded by our PyAV reader, each frame resized to
+qwen-vl-utils' ``smart_resize`` size with torchvision's bicubic antialiased resize (uint8 in,
+rounded back to uint8, then float 0..255, as qwen-vl-utils does), and the sample fps
+``nframes / total_frames * video_fps`` that the processor turns into M-RoPE temporal ids.
+``qwen_processor_kwargs`` gives the processor call what it needs to use exactly these.
+
+``protocol="fixed"`` keeps the same frame count and pixel budget (so a retention ratio means
+the same experiment) but honours ``start``/``end`` and, for Qwen, samples a clip shorter than
+``nframes`` with repeats instead of failing (docs/spec/EVAL.md, section 1.1b).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from stop_eval.video import VideoError, VideoMeta, load_video
+
+PROTOCOLS = ("reference", "fixed")
+QWEN_FACTOR = 28  # Qwen2.5-VL: patch 14 x merge 2 (Qwen3-VL: 32)
+# qwen-vl-utils' default sequence budget (its MODEL_SEQ_LEN without the environment override):
+# the per-frame cap is min(768 tokens, 0.9 * MODEL_SEQ_LEN / nframes * 2 tokens).
+QWEN_MODEL_SEQ_LEN = 128_000
+
+
+@dataclass(frozen=True)
+class PreparedVideo:
+    """One video as the processor receives it, with where its frames came from.
+
+    ``frames``: LLaVA uint8 ``[T, H, W, 3]`` (the processor resizes); Qwen float32
+    ``[T, 3, H, W]`` with values 0..255, already at the ``smart_resize`` size. ``fps`` is the
+    sample fps handed to the Qwen processor (None for LLaVA); ``rule`` names the rule in one line.
+    """
+
+    frames: np.ndarray | torch.Tensor
+    frame_indices: list[int]
+    fps: float | None
+    meta: VideoMeta
+    rule: str
+
+
+def _check_protocol(protocol: str) -> None:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+
+
+def _span(meta: VideoMeta) -> tuple[int, int]:
+    """(first, last) frame of the sampled range."""
+    return meta.window if meta.window is not None else (0, meta.total_frames - 1)
+
+
+def _range_text(meta: VideoMeta) -> str:
+    first, last = _span(meta)
+    return f"frames {first}..{last}"
+
+
+def llava_video(
+    path: str | Path,
+    *,
+    num_frames: int = 32,
+    start: float | None = None,
+    end: float | None = None,
+    protocol: str = "reference",
+) -> PreparedVideo:
+    """The official LLaVA-OV / LLaVA-Video frames: uint8 ``[T, H, W, 3]`` and their indices.
+
+    Under ``reference`` the clip bounds are ignored, as the official harness never passes them;
+    ``fixed`` samples within ``start``/``end`` (seconds).
+    """
+    _check_protocol(protocol)
+    if protocol == "reference":
+        start = end = None
+    frames, meta = load_video(path, num_frames, start, end, rounding="round")
+    if meta.kind == "frames":
+        rule = (
+            f"frame folder at 3 fps: np.linspace(first, last, {num_frames}, dtype=int) "
+            f"(all images when at most {num_frames}), {_range_text(meta)}"
+        )
+    else:
+        rule = f"load_video: torch.linspace(first, last, {num_frames}).round(), {_range_text(meta)}"
+    return PreparedVideo(frames, list(meta.indices), None, meta, f"{protocol}: {rule}")
+
+
+def qwen_max_pixels(max_pixels: int, min_pixels: int, factor: int, nframes: int) -> int | float:
+    """The per-frame pixel cap qwen-vl-utils' ``fetch_video`` applies to a given ``max_pixels``.
+
+    ``min(max_pixels, max(min(768 * factor**2, total_pixels / nframes * 2),
+    int(min_pixels * 1.05)))`` with ``total_pixels = 0.9 * 128000 * factor**2``.
+    """
+    from qwen_vl_utils.vision_process import FRAME_FACTOR, VIDEO_MAX_TOKEN_NUM
+
+    total_pixels = QWEN_MODEL_SEQ_LEN * factor * factor * 0.9
+    cap = max(
+        min(VIDEO_MAX_TOKEN_NUM * factor * factor, total_pixels / nframes * FRAME_FACTOR),
+        int(min_pixels * 1.05),
+    )
+    return min(max_pixels, cap)
+
+
+def resize_like_qwen(frames: np.ndarray, height: int, width: int) -> torch.Tensor:
+    """uint8 ``[T, H, W, 3]`` -> float32 ``[T, 3, height, width]`` as qwen-vl-utils resizes.
+
+    torchvision's bicubic antialiased resize on the uint8 frames (float internally, clamped and
+    rounded back to uint8), then ``.float()``; one frame at a time to bound memory.
+    """
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as tvf
+
+    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    out = torch.empty((video.shape[0], 3, height, width), dtype=torch.float32)
+    for i, frame in enumerate(video):
+        resized = tvf.resize(
+            frame, [height, width], interpolation=InterpolationMode.BICUBIC, antialias=True
+        )
+        out[i] = resized.float()
+    return out
+
+
+def qwen_video(
+    path: str | Path,
+    *,
+    nframes: int = 32,
+    factor: int = QWEN_FACTOR,
+    min_pixels: int = 4 * 28 * 28,
+    max_pixels: int = 256 * 28 * 28,
+    start: float | None = None,
+    end: float | None = None,
+    protocol: str = "reference",
+) -> PreparedVideo:
+    """The official Qwen2.5-VL video input: resized float frames, indices and sample fps.
+
+    ``factor`` 28 for Qwen2.5-VL (patch 14 x merge 2), 32 for Qwen3-VL (with ``min_pixels``
+    ``4*32*32`` and ``max_pixels`` ``256*32*32``). Under ``reference`` a video with fewer than
+    ``nframes`` frames is an error, as in qwen-vl-utils; ``fixed`` repeats frames instead and
+    honours ``start``/``end``. Frame folders (which qwen-vl-utils cannot read) use the folder rule,
+    padded to an even count by repeating the last image.
+    """
+    from qwen_vl_utils.vision_process import (
+        FRAME_FACTOR,
+        ceil_by_factor,
+        round_by_factor,
+        smart_nframes,
+        smart_resize,
+    )
+
+    _check_protocol(protocol)
+    if protocol == "reference":
+        start = end = None
+    count = round_by_factor(nframes, FRAME_FACTOR)
+    if count < FRAME_FACTOR:
+        raise ValueError(f"nframes must round to at least {FRAME_FACTOR}, got {nframes}")
+    frames, meta = load_video(path, count, start, end, rounding="round")
+    first, last = _span(meta)
+    span = last - first + 1
+    indices = list(meta.indices)
+    if meta.kind == "frames":
+        pad = ceil_by_factor(len(indices), FRAME_FACTOR) - len(indices)
+        if pad:
+            frames = np.concatenate([frames, np.repeat(frames[-1:], pad, axis=0)])
+            indices += [indices[-1]] * pad
+            meta = dataclasses.replace(meta, indices=indices)
+    elif protocol == "reference":
+        try:
+            smart_nframes({"nframes": nframes}, total_frames=span, video_fps=meta.fps)
+        except ValueError as exc:
+            raise VideoError(f"{path}: {exc} (qwen-vl-utils with nframes={nframes})") from exc
+    sample_fps = len(indices) / max(span, 1e-6) * meta.fps
+    height, width = int(frames.shape[1]), int(frames.shape[2])
+    cap = qwen_max_pixels(max_pixels, min_pixels, factor, len(indices))
+    try:
+        new_h, new_w = smart_resize(
+            height, width, factor=factor, min_pixels=min_pixels, max_pixels=cap
+        )
+    except ValueError as exc:
+        raise VideoError(f"{path}: {exc}") from exc
+    resized = resize_like_qwen(frames, new_h, new_w)
+    if meta.kind == "frames":
+        sampling = (
+            f"frame folder at 3 fps: np.linspace(first, last, {count}, dtype=int) (all images "
+            f"when at most {count}), padded to {len(indices)}"
+        )
+    else:
+        sampling = f"torch.linspace(first, last, {count}).round()"
+    rule = (
+        f"{protocol}: qwen-vl-utils nframes={nframes}: {sampling}, {_range_text(meta)}; "
+        f"smart_resize({height}x{width}, factor={factor}, min_pixels={min_pixels}, "
+        f"max_pixels={_number(cap)}) -> {new_h}x{new_w}, bicubic antialias; "
+        f"fps={sample_fps:.6g}"
+    )
+    return PreparedVideo(resized, indices, sample_fps, meta, rule)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
+def qwen_processor_kwargs(video: PreparedVideo) -> dict[str, Any]:
+    """Extra kwargs for a Qwen processor call so it uses exactly these frames and this fps.
+
+    transformers 5.x reads the sample fps from the video metadata (``sampled_fps`` =
+    ``len(frames_indices) / total_num_frames * fps``, which sets ``second_per_grid_ts`` and, for
+    Qwen3-VL, the frame timestamps); ``do_sample_frames=False`` keeps every frame, and the frames
+    are already at a size the processor leaves unchanged. The metadata is qwen-vl-utils' own.
+    """
+    if video.fps is None:
+        raise ValueError(f"not a Qwen video input (no sample fps): {video.rule}")
+    first, last = _span(video.meta)
+    metadata = {
+        "fps": video.meta.fps,
+        "total_num_frames": last - first + 1,
+        "frames_indices": list(video.frame_indices),
+    }
+    return {"video_metadata": [metadata], "do_sample_frames": False}
