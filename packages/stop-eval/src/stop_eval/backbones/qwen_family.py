@@ -85,10 +85,15 @@ class QwenBackbone(Backbone):
         texts: list[str] | None,
         videos: list[PreparedVideo],
     ) -> dict[str, Any]:
-        """Processor outputs with no further resizing and each video's sample fps."""
+        """Processor outputs with no further resizing and each video's sample fps.
+
+        The frames are already at the rule's size; ``do_resize=False`` keeps a processor with
+        other pixel settings (e.g. the demo's fixed 224 x 224) from changing it.
+        """
         from stop_eval.official_inputs import qwen_processor_kwargs
 
         kwargs = merge_kwargs([qwen_processor_kwargs(v) for v in videos])
+        kwargs["do_resize"] = False
         clips = [v.frames for v in videos]
         if texts is None:
             flat = {**kwargs.pop("videos_kwargs", {}), **kwargs}
