@@ -220,3 +220,24 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert "--frames" in error_line(
         capsys, "--backbone", "llava_ov", "--video", str(folder), "--frames", "0"
     )
+
+
+def test_model_folder_settings_are_used(
+    video_720p: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a checkpoint folder (configs only) whose processor caps frames at 128 * 28^2 pixels
+    source = Path(__file__).parent / "fixtures" / "hf-configs" / "Qwen2.5-VL-7B-Instruct"
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    for name in ("config.json", "preprocessor_config.json"):
+        (folder / name).write_text((source / name).read_text())
+    settings = json.loads((folder / "preprocessor_config.json").read_text())
+    settings["max_pixels"] = 128 * 28 * 28
+    (folder / "preprocessor_config.json").write_text(json.dumps(settings))
+    args = ["--backbone", "qwen2_5_vl", "--video", str(video_720p), "--model", str(folder)]
+    # the official inputs do not depend on the checkpoint's pixel range ...
+    assert inspect_json(capsys, *args)["visual_tokens"] == 4032
+    # ... the checkpoint default does: smart_resize(720, 1280, 28, max 128*28^2) = 224 x 420
+    report = inspect_json(capsys, *args, "--checkpoint-default")
+    assert report["frame_size"] == [224, 420]
+    assert report["visual_tokens"] == 16 * (224 // 28) * (420 // 28)
