@@ -206,7 +206,7 @@ def test_temporal_merge_chain_and_fan_in() -> None:
     x[2, 1] = eye[0] * 3.0  # frame 2 token 1 joins frame 1 token 0 or 1 (both along e0)
     norm = x.norm(dim=-1)
     no_adts = torch.zeros(3, 4, dtype=torch.bool)
-    keep, values, changed = _temporal_merge(x, norm, no_adts, 1, 0.8, [])
+    keep, values, changed, _ = _temporal_merge(x, norm, no_adts, 1, 0.8, [])
     assert keep[0].all() and not keep[1:].any()
     # frame 2 tokens 0 (e0) and 1 (3e0) both join frame 1 token 0 (first maximum), whose sum
     # 5e0 joins frame 0 token 0 with frame 1 token 1 (2e0): (e0 + 5e0 + 2e0) / 3, counted as
@@ -223,7 +223,7 @@ def test_temporal_merge_fallback_threshold_is_strict() -> None:
     eye = torch.eye(4)
     x = torch.stack([eye, eye.clone()])
     no_adts = torch.zeros(2, 4, dtype=torch.bool)
-    keep, _, _ = _temporal_merge(x, x.norm(dim=-1), no_adts, 5, 0.8, [])
+    keep, _, _, _ = _temporal_merge(x, x.norm(dim=-1), no_adts, 5, 0.8, [])
     assert keep.all()  # all four best values equal th = 1, none is strictly larger
 
 

@@ -28,3 +28,24 @@ def processor(tokenizer):
 @pytest.fixture(scope="session")
 def model(tokenizer):
     return build_model(tokenizer)
+
+
+@pytest.fixture(scope="session")
+def qwen3_tokenizer():
+    import qwen3_testkit
+
+    return qwen3_testkit.build_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def qwen3_processor(qwen3_tokenizer):
+    import qwen3_testkit
+
+    return qwen3_testkit.build_processor(qwen3_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def qwen3_model(qwen3_tokenizer):
+    import qwen3_testkit
+
+    return qwen3_testkit.build_model(qwen3_tokenizer)

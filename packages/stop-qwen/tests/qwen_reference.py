@@ -37,19 +37,25 @@ class BlockRecorder:
 
 
 @torch.no_grad()
-def eager_block(attn, inputs: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-patch attention received, pre-rotary keys (mean over heads) and the block output."""
+def eager_block(
+    attn, inputs: dict, rotary=apply_rotary_pos_emb_vision, attention=eager_attention_forward
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-patch attention received, pre-rotary keys (mean over heads) and the block output.
+
+    ``rotary``/``attention`` are the modeling functions of the block's model (Qwen2.5-VL's by
+    default).
+    """
     hidden, cu = inputs["hidden"], inputs["cu_seqlens"]
     cos, sin = inputs["position_embeddings"]
     n = hidden.shape[0]
     q, k, v = attn.qkv(hidden).reshape(n, 3, attn.num_heads, -1).permute(1, 0, 2, 3).unbind(0)
     keys = k.mean(dim=1)
-    q, k = apply_rotary_pos_emb_vision(q, k, cos, sin)
+    q, k = rotary(q, k, cos, sin)
     received = torch.zeros(n)
     outs = []
     for s, e in zip(cu[:-1].tolist(), cu[1:].tolist(), strict=True):
         qs, ks, vs = (x[s:e].transpose(0, 1)[None] for x in (q, k, v))
-        out, weights = eager_attention_forward(attn, qs, ks, vs, None, scaling=attn.scaling)
+        out, weights = attention(attn, qs, ks, vs, None, scaling=attn.scaling)
         received[s:e] = weights[0].mean(dim=0).mean(dim=0)
         outs.append(out[0].reshape(e - s, -1))
     return received, keys, attn.proj(torch.cat(outs))

@@ -61,6 +61,23 @@ class TokenCombination:
         return cls.from_entries(row, global_index.long(), weight, n, num_inputs)
 
     @classmethod
+    def from_blocks(
+        cls,
+        weight: torch.Tensor,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        num_outputs: int,
+        num_inputs: int,
+    ) -> TokenCombination:
+        """Entries of dense per-block weights ``[B, R, C]`` (zero weights dropped).
+
+        Output ``rows[b, r]`` takes ``weight[b, r, c]`` times input ``cols[b, c]``: the form a
+        one-hot merge produces (a block per frame, window or segment).
+        """
+        b, r, c = torch.nonzero(weight, as_tuple=True)
+        return cls.from_entries(rows[b, r], cols[b, c], weight[b, r, c], num_outputs, num_inputs)
+
+    @classmethod
     def concat(cls, parts: list[TokenCombination], num_inputs: int) -> TokenCombination:
         """Stack the outputs of ``parts`` in order (rows of later parts are offset)."""
         rows, cols, weights, offset = [], [], [], 0
@@ -93,6 +110,20 @@ class TokenCombination:
         src = first + within
         return TokenCombination.from_entries(
             rows, self.col[src], w_later * self.weight[src], later.num_outputs, self.num_inputs
+        )
+
+    def reorder(self, order: torch.Tensor) -> TokenCombination:
+        """Output ``k`` becomes this one's output ``order[k]`` (a permutation or a selection)."""
+        return self.then(TokenCombination.selection(order, self.num_outputs))
+
+    def shifted(self, col_offset: int, num_inputs: int) -> TokenCombination:
+        """The same map reading inputs ``col + col_offset`` of a ``num_inputs``-token video."""
+        if col_offset < 0 or col_offset + int(self.num_inputs) > num_inputs:
+            raise ValueError(
+                f"cannot shift {self.num_inputs} inputs by {col_offset} into {num_inputs}"
+            )
+        return TokenCombination(
+            self.row, self.col + col_offset, self.weight, self.num_outputs, num_inputs
         )
 
     def to_sparse(self) -> torch.Tensor:

@@ -75,13 +75,14 @@ def finish(
     grid_newlines: GridNewlines = "nonempty_rows",
     layout_position: torch.Tensor | None = None,
     budget_note: str | None = None,
-    combination: TokenCombination | None = None,
+    combination: TokenCombination,
 ) -> PrunedVideo:
     """Assemble a ``PrunedVideo`` in the input dtype/device with budget accounting.
 
     A method whose delivered count differs from ``requested`` must say why in
-    ``budget_note``; it is stored as ``info["budget_explanation"]``. ``combination`` records
-    how each output token was formed from the inputs (``PrunedVideo.apply``).
+    ``budget_note``; it is stored as ``info["budget_explanation"]``. ``combination`` (required,
+    so no method can leave it out) records how each output token was formed from the inputs
+    (``PrunedVideo.apply``); it must read ``T * S`` inputs and make one row per feature.
     """
     t, s = tokens.num_frames, tokens.tokens_per_frame
     requested = requested_tokens(t, s, cfg.retention_ratio)
@@ -94,6 +95,11 @@ def finish(
                 "explaining the difference"
             )
         info["budget_explanation"] = budget_note
+    if combination.num_inputs != t * s or combination.num_outputs != kept:
+        raise RuntimeError(
+            f"{cfg.method}: combination maps {combination.num_inputs} inputs to "
+            f"{combination.num_outputs} tokens, expected {t * s} inputs to {kept} tokens"
+        )
     src = tokens.features
     return PrunedVideo(
         features=features.to(dtype=src.dtype, device=src.device),
@@ -108,7 +114,7 @@ def finish(
         info=info,
         grid_newlines=grid_newlines,
         layout_position=None if layout_position is None else layout_position.to(src.device),
-        combination=None if combination is None else _on_device(combination, src.device),
+        combination=_on_device(combination, src.device),
     )
 
 
@@ -126,6 +132,16 @@ def _on_device(comb: TokenCombination, device: torch.device) -> TokenCombination
 def selection(tokens: VideoTokens, global_index: torch.Tensor) -> TokenCombination:
     """The combination of a pure selection of the tokens at ``global_index``."""
     return TokenCombination.selection(global_index, tokens.num_frames * tokens.tokens_per_frame)
+
+
+def group_sum(values: torch.Tensor, group: torch.Tensor, num_groups: int) -> torch.Tensor:
+    """Row sums of ``values [P, D]`` per ``group [P]`` (ids ``>= num_groups`` are dropped).
+
+    A one-hot matmul instead of ``index_add_``: the same value on every run and device
+    (CUDA's scatter-adds are atomic, so their rounding depends on execution order).
+    """
+    onehot = group[None, :] == torch.arange(num_groups, device=group.device)[:, None]
+    return onehot.to(values.dtype) @ values
 
 
 def gather_global(tokens: VideoTokens, global_index: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-BACKBONES: tuple[str, ...] = ("llava_ov", "llava_video", "qwen2_5_vl")
+BACKBONES: tuple[str, ...] = ("llava_ov", "llava_video", "qwen2_5_vl", "qwen3_vl")
 SCORERS: tuple[str, ...] = ("attention", "norm")
 
 # (mu_s, mu_t) for LLaVA-OneVision / LLaVA-Video and for any backbone whose scores are
@@ -25,10 +25,16 @@ MU_OVERRIDES: dict[tuple[str, str], dict[str, tuple[float, float]]] = {
     },
 }
 
+# Qwen3-VL: no published mu. Its scores are the same per-frame-normalised attention of a
+# full-attention vision block (or the same feature-norm proxy), so it borrows Qwen2.5-VL's
+# presets, overrides included.
+MU_OVERRIDES[("qwen3_vl", "norm")] = MU_OVERRIDES[("qwen2_5_vl", "norm")]
+
 # (backbone, method) -> parameter overrides. VisionZip's tokens-per-frame table was set for
 # SigLIP's 196 pooled tokens; on Qwen2.5-VL (any grid) the budget is int(S * r) per frame.
 PARAM_OVERRIDES: dict[tuple[str, str], dict[str, object]] = {
     ("qwen2_5_vl", "visionzip"): {"spatial_tokens_table": ()},
+    ("qwen3_vl", "visionzip"): {"spatial_tokens_table": ()},
 }
 
 DEFAULT_GAMMA = 1.1

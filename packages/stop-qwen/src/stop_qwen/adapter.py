@@ -1,294 +1,47 @@
 """SToP on ``Qwen2_5_VLForConditionalGeneration``: real vision attention, every method.
 
-The model's own ``get_video_features`` runs the tower once; a pre-hook on one vision block
-captures its attention (default: the last full-attention block). Scores are reduced to the
-2x2-merged tokens on the ``(t, h/2, w/2)`` grid, ``stop_core.prune`` picks the tokens, and the
-call continues with ``mm_encoder_outputs``, shrunk ``input_ids``/``attention_mask``/
-``mm_token_type_ids`` and 4-row position ids: a contiguous text row plus each kept token's
-original T/H/W M-RoPE ids (from ``get_rope_index`` on the unpruned sequence).
+A pre-hook on one vision block captures its attention (default: the last full-attention
+block); the tower runs in window order, which ``patch_order`` undoes. A video is one
+contiguous placeholder run in the prompt: it shrinks to the kept tokens, in the order
+``prune`` returns them. The shared machinery is ``stop_qwen.base.QwenAdapterBase``.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
-from transformers.modeling_outputs import BaseModelOutputWithPooling
 from transformers.vision_utils import get_vision_window_index
 
-from stop_core import PruningConfig, VideoTokens, get_method, prune
-from stop_core.adapter import SampleAccounting, StageTimer, StopAdapter, pad_token_id
-from stop_core.sequence import RunReplacement, assign_videos, rebuild_sequences
-from stop_qwen.capture import QwenVisionAttentionCapture, merge_to_tokens
-from stop_qwen.scoring import SCORERS, norm_importance, normalize_per_frame
+from stop_core import PrunedVideo, VideoTokens
+from stop_core.sequence import RunReplacement
+from stop_qwen.base import BACKBONES, QwenAdapterBase, check_grid, resolve_block
 
-BACKBONES: tuple[str, ...] = ("qwen2_5_vl",)
+__all__ = ["BACKBONES", "QwenStopAdapter", "check_grid", "resolve_block"]
 
 
-class QwenStopAdapter(StopAdapter):
+class QwenStopAdapter(QwenAdapterBase):
     """Prunes the video tokens of one Qwen2.5-VL model instance."""
 
     backbone: ClassVar[str] = "qwen2_5_vl"
+    model_class_name: ClassVar[str] = "Qwen2_5_VLForConditionalGeneration"
 
-    def __init__(
-        self,
-        model: nn.Module,
-        cfg: PruningConfig,
-        backbone: str = "qwen2_5_vl",
-        *,
-        block: int | None = None,
-        scorer: str = "attention",
-        seed: int = 0,
-    ) -> None:
-        super().__init__(model, cfg, seed=seed)
-        check_model(model, backbone)
-        if scorer not in SCORERS:
-            raise ValueError(f"unknown scorer {scorer!r}; known: {list(SCORERS)}")
-        self.scorer = scorer
-        self.inner = model.model
-        self.visual = self.inner.visual
-        vision = model.config.vision_config
-        self.merge = vision.spatial_merge_size
-        self.block = resolve_block(
-            block, list(vision.fullatt_block_indexes), len(self.visual.blocks)
+    def full_attention_blocks(self) -> list[int]:
+        """The config's ``fullatt_block_indexes`` (the other blocks attend within windows)."""
+        return list(self.model.config.vision_config.fullatt_block_indexes)
+
+    def patch_order(self, grid: torch.Tensor) -> torch.Tensor:
+        """The tower's window permutation of the merged tokens."""
+        vision = self.model.config.vision_config
+        window_index, _ = get_vision_window_index(
+            grid, self.merge, vision.window_size, vision.patch_size
         )
-        self.needs = get_method(cfg.method).needs if cfg.retention_ratio < 1.0 else frozenset()
+        return window_index
 
-    def prepare_inputs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Encode and prune every video; shrink ids, mask, token types; build M-RoPE positions."""
-        pixel_values_videos = kwargs.pop("pixel_values_videos")
-        grid = kwargs.pop("video_grid_thw", None)
-        second_per_grid_ts = kwargs.pop("second_per_grid_ts", None)
-        input_ids = kwargs.get("input_ids")
-        attention_mask = kwargs.get("attention_mask")
-        types = kwargs.get("mm_token_type_ids")
-        if input_ids is None:
-            raise ValueError(
-                "SToP needs input_ids (the video placeholders) rather than inputs_embeds"
-            )
-        if grid is None:
-            raise ValueError(
-                "pixel_values_videos needs video_grid_thw (from the Qwen2.5-VL processor)"
-            )
-        grid = torch.as_tensor(grid)
-        check_grid(grid, self.merge)
-        if types is None:
-            raise ValueError("SToP on Qwen2.5-VL needs mm_token_type_ids (from the processor)")
-        timer = StageTimer()
-        mm: dict[str, BaseModelOutputWithPooling] = {}
-        image_grid = kwargs.pop("image_grid_thw", None)
-        if kwargs.get("pixel_values") is not None:
-            mm["image"] = self.inner.get_image_features(
-                kwargs.pop("pixel_values"), image_grid, return_dict=True
-            )
-        positions, _ = self.inner.get_rope_index(
-            input_ids,
-            types,
-            image_grid_thw=image_grid,
-            video_grid_thw=grid,
-            second_per_grid_ts=second_per_grid_ts,
-            attention_mask=attention_mask,
-        )
-        device = pixel_values_videos.device
-        with timer.stage("vision", device):
-            videos, capture_seconds = self._encode(pixel_values_videos, grid)
-        records: list[SampleAccounting] = []
-        kept_features: list[torch.Tensor] = []
-        offsets: list[torch.Tensor] = []
-        for v, tokens in enumerate(videos):
-            start = time.perf_counter()
-            out = prune(tokens, self.cfg, generator=self.generator())
-            prune_seconds = time.perf_counter() - start
-            kept_features.append(out.features)
-            offsets.append(out.global_index)
-            before = tokens.num_frames * tokens.tokens_per_frame
-            records.append(
-                SampleAccounting(
-                    sample=-1,
-                    video=v,
-                    frames=tokens.num_frames,
-                    tokens_before=before,
-                    requested=out.requested,
-                    kept=out.kept,
-                    sequence_tokens=out.kept,
-                    attention_layer=self.block if "attention" in self.needs else None,
-                    method=self.cfg.method,
-                    use_stop=self.cfg.use_stop,
-                    vision_seconds=timer.seconds["vision"] / len(videos),
-                    capture_seconds=capture_seconds / len(videos),
-                    prune_seconds=prune_seconds,
-                    notes={
-                        "scorer": self.scorer,
-                        "grid": list(tokens.hw),
-                        "frame_embedding": "mean_of_merged_tokens"
-                        if "frame_embeddings" in self.needs
-                        else None,
-                        **(
-                            {"budget": out.info["budget_explanation"]}
-                            if "budget_explanation" in out.info
-                            else {}
-                        ),
-                    },
-                )
-            )
-        video_id = self.model.config.video_token_id
-        runs = assign_videos(
-            input_ids, attention_mask, video_id, [t.num_frames * t.tokens_per_frame for t in videos]
-        )
-        for b, sample_runs in enumerate(runs):
-            for video in sample_runs:
-                records[video].sample = b
-        rebuilt = rebuild_sequences(
-            input_ids,
-            attention_mask,
-            video_id,
-            [
-                [
-                    RunReplacement(videos[v].num_frames * videos[v].tokens_per_frame, offsets[v])
-                    for v in r
-                ]
-                for r in runs
-            ],
-            pad_id=pad_token_id(self.model),
-        )
-        src = rebuilt.source
-        real = src >= 0
-        gathered = torch.gather(positions, 2, src.clamp_min(0)[None].expand(3, -1, -1))
-        gathered = gathered.masked_fill(~real[None], 0)
-        text_row = (rebuilt.attention_mask.long().cumsum(-1) - 1).masked_fill(
-            rebuilt.attention_mask == 0, 0
-        )
-        kwargs["position_ids"] = torch.cat([text_row[None], gathered], dim=0)
-        kwargs["input_ids"] = rebuilt.input_ids
-        kwargs["attention_mask"] = rebuilt.attention_mask
-        kwargs["mm_token_type_ids"] = torch.gather(types, 1, src.clamp_min(0)).masked_fill(~real, 0)
-        lengths = torch.tensor(rebuilt.lengths, device=gathered.device)
-        last = gathered.masked_fill(~real[None], -1).amax(dim=(0, 2))
-        self.inner.rope_deltas = (last + 1 - lengths)[:, None]
-        order = [v for r in runs for v in r]
-        mm["video"] = BaseModelOutputWithPooling(
-            pooler_output=tuple(kept_features[v] for v in order)
-        )
-        kwargs["mm_encoder_outputs"] = mm
-        self.accounting = records
-        return kwargs
+    def pop_rope_extras(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``second_per_grid_ts`` scales the temporal M-RoPE ids of Qwen2.5-VL."""
+        return {"second_per_grid_ts": kwargs.pop("second_per_grid_ts", None)}
 
-    def encode_video_tokens(
-        self, pixel_values_videos: torch.Tensor, grid: torch.Tensor
-    ) -> list[VideoTokens]:
-        """The merged-token ``VideoTokens`` of each video, as ``prepare_inputs`` prunes them.
-
-        ``grid`` is the processor's ``video_grid_thw``.
-        """
-        grid = torch.as_tensor(grid)
-        check_grid(grid, self.merge)
-        return self._encode(pixel_values_videos, grid)[0]
-
-    @torch.no_grad()
-    def _encode(
-        self, pixel_values_videos: torch.Tensor, grid: torch.Tensor
-    ) -> tuple[list[VideoTokens], float]:
-        """Run the tower once with the capture hook; one ``VideoTokens`` per video."""
-        capture = None
-        if "attention" in self.needs or "keys" in self.needs:
-            capture = QwenVisionAttentionCapture(
-                self.visual.blocks[self.block].attn, keep_keys="keys" in self.needs
-            )
-        try:
-            output = self.inner.get_video_features(pixel_values_videos, grid, return_dict=True)
-        finally:
-            if capture is not None:
-                capture.remove()
-        features = output.pooler_output
-        start = time.perf_counter()
-        attention = keys = None
-        if capture is not None:
-            vision = self.model.config.vision_config
-            window_index, _ = get_vision_window_index(
-                grid, self.merge, vision.window_size, vision.patch_size
-            )
-            unit = self.merge * self.merge
-            attention = merge_to_tokens(capture.received, window_index, unit)
-            if "keys" in self.needs:
-                keys = merge_to_tokens(capture.keys, window_index, unit)
-        videos: list[VideoTokens] = []
-        offset = 0
-        for v, (t, h, w) in enumerate(grid.tolist()):
-            hm, wm = h // self.merge, w // self.merge
-            n = t * hm * wm
-            feats = features[v].reshape(t, hm * wm, -1)
-            att = None
-            if attention is not None:
-                raw = attention[offset : offset + n].reshape(t, hm * wm)
-                att = (
-                    normalize_per_frame(norm_importance(feats))
-                    if self.scorer == "norm"
-                    else normalize_per_frame(raw)
-                )
-            elif self.scorer == "norm" and "attention" in self.needs:
-                att = normalize_per_frame(norm_importance(feats))
-            videos.append(
-                VideoTokens(
-                    features=feats,
-                    attention=att,
-                    keys=None
-                    if keys is None
-                    else keys[offset : offset + n].reshape(t, hm * wm, -1),
-                    frame_embeddings=feats.float().mean(dim=1)
-                    if "frame_embeddings" in self.needs
-                    else None,
-                    grid=(hm, wm),
-                )
-            )
-            offset += n
-        seconds = (capture.seconds if capture is not None else 0.0) + time.perf_counter() - start
-        return videos, seconds
-
-
-def check_model(model: nn.Module, backbone: str) -> None:
-    """Raise a clear error for an unsupported model class or a config/backbone mismatch."""
-    if backbone not in BACKBONES:
-        hint = " (use stop_llava for LLaVA models)" if "llava" in str(backbone) else ""
-        raise ValueError(f"unknown Qwen backbone {backbone!r}; known: {list(BACKBONES)}{hint}")
-    from transformers import Qwen2_5_VLForConditionalGeneration
-
-    if not isinstance(model, Qwen2_5_VLForConditionalGeneration):
-        raise TypeError(
-            f"stop_qwen supports Qwen2_5_VLForConditionalGeneration, got {type(model).__name__}"
-        )
-    if getattr(model.config, "model_type", None) != "qwen2_5_vl":
-        raise ValueError(
-            f"backbone {backbone!r} needs a qwen2_5_vl config, got "
-            f"model_type={getattr(model.config, 'model_type', None)!r}"
-        )
-
-
-def resolve_block(block: int | None, full_attention: list[int], depth: int) -> int:
-    """The vision block to capture: the one asked for, else the last full-attention block."""
-    if block is None:
-        block = max(full_attention) if full_attention else depth - 1
-    if isinstance(block, bool) or not isinstance(block, int):
-        raise TypeError(f"block must be an int, got {type(block).__name__}")
-    index = block if block >= 0 else depth + block
-    if not 0 <= index < depth:
-        raise ValueError(f"vision block {block} is out of range for a tower with {depth} blocks")
-    return index
-
-
-def check_grid(grid: torch.Tensor, merge: int) -> None:
-    """Each ``(t, h, w)`` must have t >= 1 and h, w divisible by the spatial merge size."""
-    if grid.ndim != 2 or grid.shape[1] != 3:
-        raise ValueError(f"video_grid_thw must be [videos, 3], got shape {tuple(grid.shape)}")
-    for v, (t, h, w) in enumerate(grid.tolist()):
-        if t < 1:
-            raise ValueError(
-                f"video {v} has {t} temporal patches: it is shorter than the temporal patch "
-                "(give at least temporal_patch_size frames)"
-            )
-        if h % merge or w % merge:
-            raise ValueError(
-                f"video {v} has a {h}x{w} patch grid, not divisible by the spatial merge "
-                f"size {merge}"
-            )
+    def replacements(self, tokens: VideoTokens, out: PrunedVideo) -> list[RunReplacement]:
+        """One run of ``T * S`` placeholders; the kept ones at their global indices."""
+        return [RunReplacement(tokens.num_frames * tokens.tokens_per_frame, out.global_index)]

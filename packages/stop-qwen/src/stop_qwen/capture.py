@@ -1,26 +1,31 @@
-"""Attention capture on one Qwen2.5-VL vision block under sdpa (a forward pre-hook).
+"""Attention capture on one Qwen2.5-VL or Qwen3-VL vision block under sdpa (a forward pre-hook).
 
 The hook sees the block attention's inputs (normalised hidden states, ``cu_seqlens`` and the
 vision rotary embedding), recomputes q/k exactly as the block does, and reduces each attention
 chunk (a window, or one temporal slice for full-attention blocks) to the attention every patch
 *receives* (mean over heads, then over the chunk's queries). Tokens inside the tower are in
-window order; ``merge_to_tokens`` maps patch scores to merged tokens in the original order.
+window order (Qwen2.5-VL; Qwen3-VL has no windows, so that order is the identity);
+``merge_to_tokens`` maps patch scores to merged tokens in the original order. Both models'
+vision attention have the same ``qkv``/rotary layout, and their ``apply_rotary_pos_emb_vision``
+is the same formula; the hook uses the one of the module's own model.
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
-from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import apply_rotary_pos_emb_vision
+from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl
 
 from stop_core.attention import softmax_column_sums
 
 
 class QwenVisionAttentionCapture:
-    """Pre-hook on one ``Qwen2_5_VLVisionAttention``; ``received`` ``[N]``, ``keys`` ``[N, hd]``.
+    """Pre-hook on one Qwen-VL vision attention; ``received`` ``[N]``, ``keys`` ``[N, hd]``.
 
     Both are per patch, in the tower's window order, float32. ``max_chunk`` bounds how many
     queries of a chunk are processed at once (memory ``heads * max_chunk * chunk_len``).
@@ -29,8 +34,9 @@ class QwenVisionAttentionCapture:
     def __init__(self, attn: nn.Module, *, keep_keys: bool = True, max_chunk: int = 1024) -> None:
         for name in ("qkv", "num_heads", "scaling"):
             if not hasattr(attn, name):
-                raise TypeError(f"{type(attn).__name__} is not a Qwen2.5-VL vision attention")
+                raise TypeError(f"{type(attn).__name__} is not a Qwen-VL vision attention")
         self.attn = attn
+        self.rotary = rotary_for(attn)
         self.keep_keys = keep_keys
         self.max_chunk = max_chunk
         self.seconds = 0.0
@@ -49,7 +55,7 @@ class QwenVisionAttentionCapture:
         q, k, _ = module.qkv(hidden).reshape(n, 3, heads, -1).permute(1, 0, 2, 3).unbind(0)
         if self.keep_keys:
             self._keys.append(k.float().mean(dim=1))
-        q, k = apply_rotary_pos_emb_vision(q, k, cos, sin)
+        q, k = self.rotary(q, k, cos, sin)
         received = torch.empty(n, dtype=torch.float32, device=hidden.device)
         bounds = cu.tolist()
         for s, e in zip(bounds[:-1], bounds[1:], strict=True):
@@ -96,3 +102,10 @@ def merge_to_tokens(
     n = per_patch.shape[0]
     merged = per_patch.reshape(n // merge_unit, merge_unit, *per_patch.shape[1:]).mean(dim=1)
     return merged[torch.argsort(window_index.to(merged.device))]
+
+
+def rotary_for(attn: nn.Module) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+    """The ``apply_rotary_pos_emb_vision`` of the modeling module ``attn`` comes from."""
+    module = sys.modules.get(type(attn).__module__)
+    rotary = getattr(module, "apply_rotary_pos_emb_vision", None)
+    return rotary if rotary is not None else modeling_qwen2_5_vl.apply_rotary_pos_emb_vision

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
 from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, requested_tokens
 from stop_core.params import MethodParams
@@ -143,13 +144,19 @@ def _density_peaks(
 
 
 def _merge(
-    pool: torch.Tensor, pool_rest: torch.Tensor, tgt: torch.Tensor, q: int, alpha: float
-) -> torch.Tensor:
+    pool: torch.Tensor,
+    pool_rest: torch.Tensor,
+    tgt: torch.Tensor,
+    tgt_row: torch.Tensor,
+    q: int,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Context tokens ``[A*q, D]`` for ``A`` anchors with ``q`` targets ``tgt`` ``[A*q, D]`` each.
 
     Every non-salient pool token (``pool [P, D]``, mask ``pool_rest [P]``) joins its most
     cosine-similar target of each anchor; a target becomes ``w*target + (1-w)*mean(members)``
     with ``w = max(1/(cnt+1), alpha)``. Pool rows need no normalising: it leaves argmax as is.
+    Also returns those weights ``[A*q, P]`` over the pool (targets are pool rows ``tgt_row``).
     """
     n_tgt = tgt.shape[0]
     n_anchor = n_tgt // q
@@ -158,16 +165,14 @@ def _merge(
     dest = assign + torch.arange(n_anchor, device=pool.device) * q
     dest = torch.where(pool_rest[:, None], dest, n_tgt)  # salient rows go to a spare bucket
     cnt = torch.bincount(dest.flatten(), minlength=n_tgt + 1)[:n_tgt].to(pool.dtype)
-    if pool.is_cuda:  # CUDA index_add_ is atomic (run-to-run noise); a one-hot matmul is not
-        onehot = torch.zeros(pool.shape[0], n_tgt + 1, dtype=pool.dtype, device=pool.device)
-        sums = onehot.scatter_(1, dest, 1.0)[:, :n_tgt].T @ pool
-    else:
-        sums = pool.new_zeros(n_tgt + 1, pool.shape[1])
-        for i in range(n_anchor):
-            sums.index_add_(0, dest[:, i], pool)
-        sums = sums[:n_tgt]
+    # a one-hot matmul, not index_add_: the same sums on every run and device
+    onehot = torch.zeros(pool.shape[0], n_tgt + 1, dtype=pool.dtype, device=pool.device)
+    member = onehot.scatter_(1, dest, 1.0)[:, :n_tgt].T  # [A*q, P]
+    sums = member @ pool
     w = torch.clamp(1.0 / (cnt + 1.0), min=alpha)[:, None]
-    return w * tgt + (1.0 - w) * sums / cnt.clamp(min=1.0)[:, None]
+    weight = member * ((1.0 - w) / cnt.clamp(min=1.0)[:, None])
+    weight[torch.arange(n_tgt, device=pool.device), tgt_row] += w[:, 0]
+    return w * tgt + (1.0 - w) * sums / cnt.clamp(min=1.0)[:, None], weight
 
 
 def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator) -> PrunedVideo:
@@ -208,6 +213,7 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     flat = x.reshape(t * s, dim)
     glob = [(torch.arange(t, device=device)[:, None] * s + sal).flatten()]
     feats = [flat.index_select(0, glob[0])]
+    parts = [TokenCombination.selection(glob[0], t * s)]
 
     # Contexts: density-peak targets of single-frame segments and of anchor frames.
     context_hyper = float(p.context_hyper) if mu_s != 0 else 0.0  # §5.6: on for any μs ≠ 0
@@ -237,12 +243,23 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
             pool_rest = ~is_sal[start : start + length].flatten()
             tgt_f = flat.index_select(0, tgt_glob).float()
             glob.append(tgt_glob)
-            feats.append(_merge(pool, pool_rest, tgt_f, q, p.dtm_alpha).to(x.dtype))
+            merged, weight = _merge(pool, pool_rest, tgt_f, tgt_glob - start * s, q, p.dtm_alpha)
+            feats.append(merged.to(x.dtype))
+            parts.append(
+                TokenCombination.from_blocks(
+                    weight[None],
+                    torch.arange(weight.shape[0], device=device)[None],
+                    torch.arange(start * s, (start + length) * s, device=device)[None],
+                    weight.shape[0],
+                    t * s,
+                )
+            )
 
     all_glob = torch.cat(glob)
     order = torch.argsort(all_glob)
     keep = all_glob[order]
     features = torch.cat(feats)[order]
+    combination = TokenCombination.concat(parts, t * s).reorder(order)
 
     delivered = int(keep.numel())
     requested = requested_tokens(t, s, cfg.retention_ratio)
@@ -286,6 +303,7 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         info,
         grid_newlines="none" if reference else "nonempty_rows",
         budget_note=budget_note,
+        combination=combination,
     )
 
 

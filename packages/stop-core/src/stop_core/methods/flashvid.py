@@ -14,8 +14,9 @@ from typing import Any
 
 import torch
 
+from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
-from stop_core.ops import density_peak_score, finish, pairwise_distance
+from stop_core.ops import density_peak_score, finish, group_sum, pairwise_distance
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import sink_score_rows
@@ -76,18 +77,30 @@ class FlashVidParams(MethodParams):
 
 @dataclass
 class _Pieces:
-    """Tokens emitted so far, in the reference's build order (§8.9), and TAM merge counts."""
+    """Tokens emitted so far, in the reference's build order (§8.9), and TAM merge counts.
+
+    ``sources`` says how each block was formed from the video's ``num_inputs`` tokens.
+    """
 
     features: list[torch.Tensor]
     frame: list[torch.Tensor]
     position: list[torch.Tensor]
     merged: list[int]
+    sources: list[TokenCombination]
+    num_inputs: int
 
-    def add(self, feats: torch.Tensor, frame: torch.Tensor, position: torch.Tensor) -> None:
-        """Append one block of tokens with their frame and position."""
+    def add(
+        self,
+        feats: torch.Tensor,
+        frame: torch.Tensor,
+        position: torch.Tensor,
+        sources: TokenCombination,
+    ) -> None:
+        """Append one block of tokens with their frame, position and combination."""
         self.features.append(feats)
         self.frame.append(frame.reshape(-1))
         self.position.append(position.reshape(-1))
+        self.sources.append(sources)
 
 
 def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator) -> PrunedVideo:
@@ -108,7 +121,7 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     frame_mean = x.mean(dim=1, dtype=torch.float32)  # [T, D]: segmentation and ADTS relevance
     lengths = _segment_lengths(frame_mean, params, fixed)
     use_sink = not fixed or cfg.mu_s > 0
-    pieces = _Pieces([], [], [], [])
+    pieces = _Pieces([], [], [], [], [], x.shape[0] * s)
     adts_per_segment: list[torch.Tensor] = []
     sink_per_segment: list[torch.Tensor] = []
     offset = 0
@@ -147,6 +160,7 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
     order = torch.sort(global_idx, stable=True).indices
     kept = int(order.numel())
     duplicates = kept - int(torch.unique(global_idx).numel())
+    combination = TokenCombination.concat(pieces.sources, pieces.num_inputs).reorder(order)
     info: dict[str, Any] = {
         "keep_global_idx_sorted": global_idx[order],
         "segment_lengths": torch.tensor(lengths, dtype=torch.long),
@@ -176,6 +190,7 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
         info,
         grid_newlines="nonempty_rows" if fixed else "none",
         budget_note=note,
+        combination=combination,
     )
 
 
@@ -227,6 +242,9 @@ def _compress_segment(
         x32[frames[:, None], adts].reshape(-1, d),
         (offset + frames)[:, None].expand_as(adts),
         adts,
+        TokenCombination.selection(
+            ((offset + frames)[:, None] * s + adts).reshape(-1), pieces.num_inputs
+        ),
     )
     if n_sttm == 0 or f == 1:
         pieces.merged.append(0)
@@ -234,7 +252,7 @@ def _compress_segment(
         return adts
 
     if f > 1:
-        keep_mask, values, changed = _temporal_merge(
+        keep_mask, values, changed, sources = _temporal_merge(
             x32, norm, adts_mask, (n_adts + n_sttm) * f, params.temporal_threshold, notes
         )
         pieces.merged.append(int((~(keep_mask | adts_mask)).sum()))
@@ -242,6 +260,8 @@ def _compress_segment(
         keep_mask = ~adts_mask if fixed else torch.ones_like(adts_mask)
         values = x32[0][keep_mask[0]] if fixed else x32[0]  # the reference re-clusters all S
         changed = torch.zeros(values.shape[0], dtype=torch.bool, device=xs.device)
+        sources = TokenCombination.selection(torch.nonzero(keep_mask[0]).flatten(), s)
+    sources = sources.shifted(offset * s, pieces.num_inputs)  # values from the video's tokens
     counts = keep_mask.sum(dim=1).tolist()
     total = sum(counts)
     if total == 0:
@@ -250,13 +270,13 @@ def _compress_segment(
     ratio = (n_sttm * f) / total  # float64, as the reference (§8.14)
     kept_frame, kept_pos = torch.nonzero(keep_mask, as_tuple=True)
     if ratio >= 1.0:
-        pieces.add(values, offset + kept_frame, kept_pos)
+        pieces.add(values, offset + kept_frame, kept_pos, sources)
         return adts
     clusters = [math.ceil(c * ratio) for c in counts]
-    feats, frame, pos = _cluster(
+    feats, frame, pos, cluster_sources = _cluster(
         values, changed, keep_mask, counts, clusters, gram, params.cluster_knn, generator
     )
-    pieces.add(feats, offset + frame, pos)
+    pieces.add(feats, offset + frame, pos, sources.then(cluster_sources))
     return adts
 
 
@@ -303,11 +323,12 @@ def _temporal_merge(
     lower_bound: int,
     threshold: float,
     notes: list[str],
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenCombination]:
     """TAM: fold each token into its most similar token of the previous frame (chains included).
 
     Returns the kept mask ``[F, S]``, the kept tokens ``[K, D]`` (frame-major, ascending
-    position) and which of them changed (received merges), without touching ``x32``.
+    position), which of them changed (received merges) and how each was formed from the
+    ``F * S`` tokens, without touching ``x32``.
     """
     f, s, d = x32.shape
     device = x32.device
@@ -332,7 +353,8 @@ def _temporal_merge(
 
     # Reference loop (last frame first, in place): a merged token adds its running SUM to its
     # parent and counts as one there. Unrolled, a kept token ends as (sum of X over its merge
-    # tree) / (1 + number of direct children), which one scatter-add computes.
+    # tree) / (1 + number of direct children). The tree sums are carried frame by frame, last
+    # first, each step a one-hot matmul (children -> parents): no order-dependent scatter-add.
     flat_idx = torch.arange(f * s, device=device).view(f, s)
     parent = flat_idx[:-1].gather(1, arg[1:])  # [F-1, S]: flat index of the best match
     root = flat_idx.clone()
@@ -343,11 +365,21 @@ def _temporal_merge(
     flat = torch.nonzero(keep_mask.flatten()).flatten()
     slot = torch.full((f * s,), flat.numel(), dtype=torch.long, device=device)
     slot[flat] = torch.arange(flat.numel(), device=device)
-    sums = torch.zeros(flat.numel() + 1, d, dtype=x32.dtype, device=device)
-    sums.index_add_(0, slot[root.flatten()], x32.reshape(f * s, d))
+    tree = x32.clone()
+    cells = torch.arange(s, device=device)[:, None]
+    for t in range(f - 1, 0, -1):
+        link = (arg[t][None, :] == cells) & merge[t][None, :]  # [parent, child]
+        tree[t - 1] += link.to(x32.dtype) @ tree[t]
     count = children[flat] + 1
-    values = sums[:-1] / count[:, None].to(x32.dtype)
-    return keep_mask, values, count > 1
+    values = tree.reshape(f * s, d)[flat] / count[:, None].to(x32.dtype)
+    # every non-ADTS token reaches a kept root and enters it with weight 1 / count
+    row = slot[root.flatten()]
+    col = torch.nonzero(row < flat.numel()).flatten()
+    row = row[col]
+    sources = TokenCombination.from_entries(
+        row, col, 1.0 / count[row].to(torch.float32), int(flat.numel()), f * s
+    )
+    return keep_mask, values, count > 1, sources
 
 
 def _cluster(
@@ -359,12 +391,18 @@ def _cluster(
     gram: torch.Tensor,
     knn: int,
     generator: torch.Generator,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """DPC-kNN per frame, one call (and noise draw) each as the reference: cluster means."""
-    d = values.shape[1]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenCombination]:
+    """DPC-kNN per frame, one call (and noise draw) each as the reference: cluster means.
+
+    Also returns the combination of the cluster tokens from the rows of ``values``.
+    """
     feats: list[torch.Tensor] = []
     frames: list[torch.Tensor] = []
     positions: list[torch.Tensor] = []
+    out_rows: list[torch.Tensor] = []
+    cols: list[torch.Tensor] = []
+    weights: list[torch.Tensor] = []
+    made = 0
     start = 0
     for t, (n, nc) in enumerate(zip(counts, clusters, strict=True)):
         rows = values[start : start + n]
@@ -378,13 +416,19 @@ def _cluster(
         centres = torch.topk(score, nc).indices  # score descending, the reference's tie order
         assign = dist[:, centres].argmin(dim=1)
         assign[centres] = torch.arange(nc, device=values.device)
-        sums = torch.zeros(nc, d, dtype=values.dtype, device=values.device)
-        sums.index_add_(0, assign, rows)
+        sums = group_sum(rows, assign, nc)
         members = torch.bincount(assign, minlength=nc).to(values.dtype)
         feats.append(sums / members[:, None])
         frames.append(torch.full((nc,), t, dtype=torch.long, device=values.device))
         positions.append(pos[centres])
-    return torch.cat(feats), torch.cat(frames), torch.cat(positions)
+        out_rows.append(made + assign)  # each cluster token is the plain mean of its members
+        cols.append(torch.arange(start - n, start, device=values.device))
+        weights.append(1.0 / members.to(torch.float32)[assign])
+        made += nc
+    sources = TokenCombination.from_entries(
+        torch.cat(out_rows), torch.cat(cols), torch.cat(weights), made, values.shape[0]
+    )
+    return torch.cat(feats), torch.cat(frames), torch.cat(positions), sources
 
 
 def _frame_distances(

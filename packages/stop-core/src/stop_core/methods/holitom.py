@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
 from stop_core.ops import density_peak_score, finish, pairwise_distance, requested_tokens
 from stop_core.params import MethodParams
@@ -86,8 +87,7 @@ def static_counts(similar: torch.Tensor) -> np.ndarray:
     first_false = torch.where(similar, torch.full_like(idx, n), idx)
     next_false = first_false.flip(0).cummin(dim=0).values.flip(0)
     run = next_false - idx  # [n, s] in 0..n
-    hist = torch.zeros(n, n + 2, dtype=torch.long, device=similar.device)
-    hist.scatter_add_(1, run, torch.ones_like(run))
+    hist = torch.bincount((idx * (n + 2) + run).flatten(), minlength=n * (n + 2)).view(n, n + 2)
     at_least = hist.flip(1).cumsum(1).flip(1)[:, : n + 1]
     return at_least.cpu().numpy()
 
@@ -128,10 +128,11 @@ def dpc_cluster_merge(
     beta: float,
     generator: torch.Generator,
     penalty: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """DPC-kNN centres (sorted) of ``z [B, N, D]`` and their cluster tokens ``[B, c, D]``.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """DPC-kNN centres (sorted) of ``z [B, N, D]``, their cluster tokens ``[B, c, D]`` and weights.
 
-    A token is the centre alone or ``beta * centre + (1 - beta) * mean(its members)`` (§8.3).
+    A token is the centre alone or ``beta * centre + (1 - beta) * mean(its members)`` (§8.3);
+    the weights ``[B, c, N]`` say exactly that over the ``N`` inputs.
     """
     b, n, d = z.shape
     dist = pairwise_distance(z)
@@ -152,7 +153,14 @@ def dpc_cluster_merge(
     mean = sums / counts.clamp(min=1)[..., None]
     merged = beta * centre_feat + (1 - beta) * mean
     merged = torch.where(counts[..., None] > 0, merged, centre_feat)
-    return centres, merged
+    has_members = counts > 0
+    weight = (
+        onehot.transpose(1, 2)
+        * torch.where(has_members, (1 - beta) / counts.clamp(min=1), 0)[..., None]
+    )
+    centre_weight = torch.where(has_members, beta, 1.0).to(weight.dtype)
+    weight = weight.scatter(2, centres[..., None], centre_weight[..., None])
+    return centres, merged, weight
 
 
 def _topk_ascending(score: torch.Tensor, k: int) -> torch.Tensor:
@@ -209,9 +217,17 @@ def _prune_window(
     p: HoliTomParams,
     contextual: bool,
     generator: torch.Generator,
-) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
-    """Features (float32), frames and positions of one window ``x [W, S, D]``, and its kept pos.
+) -> tuple[
+    list[torch.Tensor],
+    list[torch.Tensor],
+    list[torch.Tensor],
+    torch.Tensor,
+    torch.Tensor,
+    TokenCombination,
+]:
+    """Features (float32), frames, positions, kept pos and combination of a window ``x [W, S, D]``.
 
+    The combination says how each token was formed from the window's ``W * S`` tokens.
     Dynamic tokens are chosen before the static clusters, upstream's order of noise draws.
     """
     width, s, d = x.shape
@@ -225,14 +241,19 @@ def _prune_window(
     keep_pos = dyn_pos[keep]
     dyn_feat = flat.index_select(0, (local + keep_pos).reshape(-1)).float()
     dyn_feat = dyn_feat.reshape(width, n_dom, d)
+    dyn_weight = torch.zeros(width, n_dom, s, device=x.device).scatter_(2, keep_pos[..., None], 1.0)
     if contextual and n_ctx > 0:
         rest_mask = torch.ones(width, n_d, dtype=torch.bool, device=x.device)
         rest_mask.scatter_(1, keep, False)
         rest_pos = dyn_pos[rest_mask.nonzero()[:, 1].reshape(width, n_d - n_dom)]
         z = flat.index_select(0, (local + rest_pos).reshape(-1)).float()
-        centres, merged = dpc_cluster_merge(
+        centres, merged, weight = dpc_cluster_merge(
             z.reshape(width, n_d - n_dom, d), n_ctx, p.knn, p.beta, generator
         )
+        ctx_weight = torch.zeros(width, n_ctx, s, device=x.device).scatter_(
+            2, rest_pos[:, None, :].expand(width, n_ctx, n_d - n_dom), weight
+        )
+        dyn_weight = torch.cat([dyn_weight, ctx_weight], dim=1)
         dyn_feat = torch.cat([dyn_feat, merged], dim=1)
         keep_pos = torch.cat([keep_pos, rest_pos.gather(1, centres)], dim=1)
 
@@ -240,10 +261,24 @@ def _prune_window(
     frames: list[torch.Tensor] = []
     positions: list[torch.Tensor] = []
     centre_pos = static_pos[:0]
+    parts: list[TokenCombination] = []
     if plan.num_clusters > 0:
         z = x.mean(dim=0, dtype=torch.float32)[static_pos][None]  # [1, n_s, D]
-        centres, merged = dpc_cluster_merge(
+        centres, merged, weight = dpc_cluster_merge(
             z, plan.num_clusters, p.knn, p.beta, generator, sink_penalty
+        )
+        # each static input is itself the mean over the window's frames: weight / W per frame
+        n_s = int(static_pos.numel())
+        parts.append(
+            TokenCombination.from_blocks(
+                (weight[:, :, None, :] / width)
+                .expand(1, plan.num_clusters, width, n_s)
+                .reshape(1, plan.num_clusters, width * n_s),
+                torch.arange(plan.num_clusters, device=x.device)[None],
+                (local + static_pos).reshape(1, width * n_s),
+                plan.num_clusters,
+                width * s,
+            )
         )
         centre_pos = static_pos[centres[0]]
         feats.append(merged[0])
@@ -254,7 +289,17 @@ def _prune_window(
     feats.append(dyn_feat.reshape(width * n_keep, d))
     frames.append(frame_ids[:, None].expand(width, n_keep).reshape(-1))
     positions.append(keep_pos.reshape(-1))
-    return feats, frames, positions, centre_pos, keep_pos
+    parts.append(
+        TokenCombination.from_blocks(
+            dyn_weight,
+            torch.arange(width * n_keep, device=x.device).reshape(width, n_keep),
+            torch.arange(width * s, device=x.device).reshape(width, s),
+            width * n_keep,
+            width * s,
+        )
+    )
+    combination = TokenCombination.concat(parts, width * s)
+    return feats, frames, positions, centre_pos, keep_pos, combination
 
 
 def holitom(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator) -> PrunedVideo:
@@ -292,9 +337,10 @@ def holitom(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     positions: list[torch.Tensor] = []
     static_centres: list[torch.Tensor] = []
     dynamic_kept: list[torch.Tensor] = []
+    window_parts: list[TokenCombination] = []
     for plan in plans:
         penalty = sink_weight * sink[plan.static_pos][None] if sink_weight > 0 else None
-        f, fr, pos, centre_pos, keep_pos = _prune_window(
+        f, fr, pos, centre_pos, keep_pos, comb = _prune_window(
             x[plan.start : plan.end + 1],
             plan,
             importance[plan.start : plan.end + 1],
@@ -308,6 +354,7 @@ def holitom(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         positions += pos
         static_centres.append(centre_pos[None])
         dynamic_kept.append(keep_pos.to(torch.float32))
+        window_parts.append(comb.shifted(plan.start * s, t * s))
 
     features = torch.cat(feats)
     info: dict[str, Any] = {
@@ -353,6 +400,7 @@ def holitom(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
         info,
         grid_newlines="nonempty_rows",
         budget_note=_budget_note(cfg, features.shape[0], requested, reduced, r_prime, info),
+        combination=TokenCombination.concat(window_parts, t * s),
     )
 
 

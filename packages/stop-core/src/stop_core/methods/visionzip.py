@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
 from stop_core.ops import finish, l2_normalize, requested_tokens
 from stop_core.params import MethodParams
@@ -171,10 +172,19 @@ def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generato
     tgt_pos = remaining.gather(1, tgt_rem)
     info["contextual_target_pos"] = tgt_pos
 
-    ctx, counts = _contextual_tokens(x, tokens.keys, is_dom, tgt_pos, dup)
+    ctx, counts, ctx_weight = _contextual_tokens(x, tokens.keys, is_dom, tgt_pos, dup)
     info["contextual_merged_count"] = counts
     dom_feat = _rows(x, dom_idx)
     per_frame = n_dom + n_ctx
+    # how each output was formed: one block [per_frame, S] per frame (dominant rows one-hot)
+    dom_weight = torch.zeros(t, n_dom, s, device=device).scatter_(2, dom_idx[..., None], 1.0)
+    combination = TokenCombination.from_blocks(
+        torch.cat([dom_weight, ctx_weight], dim=1),
+        torch.arange(t * per_frame, device=device).reshape(t, per_frame),
+        torch.arange(t * s, device=device).reshape(t, s),
+        t * per_frame,
+        t * s,
+    )
     features = torch.cat([dom_feat, ctx.to(x.dtype)], dim=1).reshape(t * per_frame, d)
     position = torch.cat([dom_idx, tgt_pos], dim=1).reshape(-1)
     frame_index = torch.arange(t, device=device).repeat_interleave(per_frame)
@@ -203,6 +213,7 @@ def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generato
         grid_newlines="every_row" if reference else "nonempty_rows",
         layout_position=layout,
         budget_note=note,
+        combination=combination,
     )
 
 
@@ -294,17 +305,18 @@ def _contextual_tokens(
     is_dom: torch.Tensor,
     tgt_pos: torch.Tensor,
     dup: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Each target plus the mean of the other remaining tokens assigned to it (float32).
 
     A token goes to the target of highest key cosine (first on ties); a repeated target
-    (``dup``) receives nothing. Returns ``[T, n_ctx, D]`` and the counts ``[T, n_ctx]``.
+    (``dup``) receives nothing. Returns ``[T, n_ctx, D]``, the counts ``[T, n_ctx]`` and the
+    weights ``[T, n_ctx, S]`` of that sum (1 on the target, ``1/count`` on each member).
     """
     t, s, d = x.shape
     n_ctx = tgt_pos.shape[1]
     xf = x.float()
     if n_ctx == 0:
-        return xf.new_zeros(t, 0, d), tgt_pos.new_zeros(t, 0)
+        return xf.new_zeros(t, 0, d), tgt_pos.new_zeros(t, 0), xf.new_zeros(t, 0, s)
     kn = l2_normalize(keys.float(), dim=-1)
     tgt_key = _rows(kn, tgt_pos)
     sim = torch.bmm(kn, tgt_key.transpose(1, 2))  # [T, S, n_ctx] cosine
@@ -317,7 +329,9 @@ def _contextual_tokens(
     counts = one_hot.sum(dim=2)
     merged = torch.bmm(one_hot.to(xf.dtype), xf) / counts.clamp(min=1).unsqueeze(-1).to(xf.dtype)
     tgt_feat = _rows(xf, tgt_pos)
-    return tgt_feat + merged, counts
+    weight = one_hot.to(xf.dtype) / counts.clamp(min=1).unsqueeze(-1).to(xf.dtype)
+    weight = weight.scatter(2, tgt_pos.unsqueeze(-1), 1.0)  # targets are never members
+    return tgt_feat + merged, counts, weight
 
 
 def _rows(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
