@@ -18,7 +18,12 @@ from stop_eval.support import support_table
 from stop_eval.visualize import build_parser as visualize_parser
 
 SOURCE = Path(stop_eval.__file__).parent
-KNOWN = ("llava_ov", "llava_video", "qwen2_5_vl")  # the built-in backbones, as users type them
+KNOWN = (
+    "llava_ov",
+    "llava_video",
+    "qwen2_5_vl",
+    "qwen3_vl",
+)  # the built-in backbones, as users type them
 # the backbone modules and their registration are the only files that may name a backbone
 ALLOWED = {f"backbones/{name}.py" for name in KNOWN} | {"backbones/__init__.py"}
 
@@ -102,11 +107,11 @@ def test_cli_choices_without_extras_are_the_builtins() -> None:
 def test_support_table_has_one_column_per_registered_backbone(extra_backbone: str) -> None:
     header, _, *rows = support_table().splitlines()
     titles = [c.strip() for c in header.strip("|").split("|")][3:]
-    assert titles == ["LLaVA-OneVision", "LLaVA-Video", "Qwen2.5-VL", "Toy-VL"]
+    assert titles == ["LLaVA-OneVision", "LLaVA-Video", "Qwen2.5-VL", "Qwen3-VL", "Toy-VL"]
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")][3:]
         # the installed adapters declare their backbones; the toy's adapter is missing
-        assert cells == ["yes", "yes", "yes", "no"], row
+        assert cells == ["yes", "yes", "yes", "yes", "no"], row
 
 
 def test_presets_are_looked_up_under_the_entrys_presets_name(extra_backbone: str) -> None:
@@ -121,6 +126,7 @@ def test_entries_say_their_model_class_and_adapter() -> None:
     from transformers import (
         LlavaOnevisionForConditionalGeneration,
         Qwen2_5_VLForConditionalGeneration,
+        Qwen3VLForConditionalGeneration,
     )
 
     import stop_llava
@@ -129,8 +135,34 @@ def test_entries_say_their_model_class_and_adapter() -> None:
     assert get_backbone("llava_ov").model_cls() is LlavaOnevisionForConditionalGeneration
     assert get_backbone("llava_video").model_cls() is LlavaOnevisionForConditionalGeneration
     assert get_backbone("qwen2_5_vl").model_cls() is Qwen2_5_VLForConditionalGeneration
+    assert get_backbone("qwen3_vl").model_cls() is Qwen3VLForConditionalGeneration
     assert get_backbone("llava_ov").adapter_module() is stop_llava
     assert get_backbone("qwen2_5_vl").adapter_module() is stop_qwen
     assert get_backbone("qwen2_5_vl").adapter_options("norm") == {"scorer": "norm"}
     assert get_backbone("llava_ov").adapter_options("norm") == {}
-    assert [default_max_new_tokens(b) for b in KNOWN] == [4096, 4096, 1024]
+    assert get_backbone("qwen3_vl").adapter_module() is stop_qwen
+    assert [default_max_new_tokens(b) for b in KNOWN] == [4096, 4096, 1024, 1024]
+
+
+def test_qwen3_vl_borrows_the_qwen2_5_vl_presets() -> None:
+    for method in ("visionzip", "fastvid", "holitom", "flashvid"):
+        for scorer in ("attention", "norm"):
+            new = make_config("qwen3_vl", method, 0.1, scorer=scorer)
+            old = make_config("qwen2_5_vl", method, 0.1, scorer=scorer)
+            assert (new.mu_s, new.mu_t, new.params) == (old.mu_s, old.mu_t, old.params)
+
+
+def test_qwen3_vl_offline_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from stop_eval.cli import main
+
+    main(["--backbone", "qwen3_vl", "--frames", "4", "--max-new-tokens", "2"])
+    out = capsys.readouterr().out
+    assert "SToP demo on qwen3_vl" in out and "random-weight" in out
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    methods = [row.split("│")[1].strip() for row in rows]
+    assert methods == ["none"] + [
+        m for m in ("visionzip", "fastvid", "holitom", "flashvid") for _ in "ab"
+    ]
+    for row in rows[1:]:
+        before, kept = (int(row.split("│")[i]) for i in (3, 4))
+        assert 0 < kept < before

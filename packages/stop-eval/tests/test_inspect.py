@@ -241,3 +241,28 @@ def test_model_folder_settings_are_used(
     report = inspect_json(capsys, *args, "--checkpoint-default")
     assert report["frame_size"] == [224, 420]
     assert report["visual_tokens"] == 16 * (224 // 28) * (420 // 28)
+
+
+def test_qwen3_720p_gets_the_reference_4032_tokens(
+    video_720p: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # factor 32, 4 to 256 merged tokens per frame: smart_resize(720, 1280, 32, 4*32^2, 256*32^2)
+    report = inspect_json(capsys, "--backbone", "qwen3_vl", "--video", str(video_720p))
+    assert set(report) == {"frame_indices", "frame_size", "visual_tokens", "grid_thw", "fps"}
+    assert report["frame_indices"] == rounded(FRAMES)
+    assert report["frame_size"] == [384, 672]
+    assert report["grid_thw"] == [16, 24, 42]
+    assert report["visual_tokens"] == 4032
+    assert report["fps"] == pytest.approx(32 / FRAMES * FPS, rel=1e-6)
+
+
+def test_qwen3_checkpoint_default_feeds_11520_tokens(
+    video_720p: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Qwen3-VL-8B's video_preprocessor_config: 4096 .. 25,165,824 pixels, patch 16, merge 2
+    report = inspect_json(
+        capsys, "--backbone", "qwen3_vl", "--video", str(video_720p), "--checkpoint-default"
+    )
+    assert report["frame_size"] == [640, 1152]
+    assert report["grid_thw"] == [16, 40, 72]
+    assert report["visual_tokens"] == 16 * 20 * 36

@@ -74,13 +74,19 @@ def write_videomme(root: Path, clip: Path) -> Path:
     return root
 
 
-def test_qwen_benchmark_run_records_the_official_token_count(clip: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backbone", "size", "source"),
+    [("qwen2_5_vl", "336x588", "fallback"), ("qwen3_vl", "384x672", "chat_template")],
+)
+def test_qwen_benchmark_run_records_the_official_token_count(
+    clip: Path, tmp_path: Path, backbone: str, size: str, source: str
+) -> None:
     root = write_videomme(tmp_path / "data", clip)
     out = tmp_path / "run"
     main(
         [
             "--backbone",
-            "qwen2_5_vl",
+            backbone,
             "--benchmark",
             "videomme",
             "--data-root",
@@ -101,10 +107,11 @@ def test_qwen_benchmark_run_records_the_official_token_count(clip: Path, tmp_pat
     assert record["error"] is None
     assert record["tokens"]["before"] == 4032
     assert record["tokens"]["requested"] == int(0.1 * 4032)
-    # the demo tokenizer ships no chat template: the official ChatML string, said so
-    assert record["prompt_source"] == "fallback"
+    # the Qwen2.5-VL demo processor has no chat template (the official ChatML string is used,
+    # and said so); the Qwen3-VL demo carries the checkpoint's real template
+    assert record["prompt_source"] == source
     assert record["input_rule"].startswith("reference: qwen-vl-utils nframes=32")
-    assert "336x588" in record["input_rule"]
+    assert f"-> {size}," in record["input_rule"]
 
 
 def demo_with_checkpoint_processor() -> tuple[object, object]:

@@ -4,7 +4,7 @@ Registration order is the order of CLI choices and support-table columns; the fi
 is the default backbone.
 """
 
-from stop_eval.backbones import llava_ov, llava_video, qwen2_5_vl
+from stop_eval.backbones import llava_ov, llava_video, qwen2_5_vl, qwen3_vl
 from stop_eval.backbones.base import Backbone
 from stop_eval.backbones.registry import (
     available_backbones,
@@ -13,7 +13,7 @@ from stop_eval.backbones.registry import (
     registered,
 )
 
-for _module in (llava_ov, llava_video, qwen2_5_vl):
+for _module in (llava_ov, llava_video, qwen2_5_vl, qwen3_vl):
     register_backbone(_module.BACKBONE)
 
 DEFAULT_BACKBONE: str = available_backbones()[0]

@@ -94,5 +94,5 @@ BACKBONE = QwenBackbone(
     factor=28,
     min_pixels=4 * 28 * 28,
     max_pixels=256 * 28 * 28,
-    config_dir="Qwen/Qwen2.5-VL-7B-Instruct",
+    config_dir="Qwen2.5-VL-7B-Instruct",
 )

@@ -45,6 +45,18 @@ def decoded_fps(frames: np.ndarray, meta: VideoMeta) -> float:
     return len(frames) / meta.duration if meta.duration > 0 else max(meta.fps, 1.0)
 
 
+def decoded_metadata(frames: np.ndarray, meta: VideoMeta) -> dict[str, Any]:
+    """Processor metadata for decoded frames: every frame kept, at the decoded sample rate.
+
+    ``frames_indices`` lets Qwen3-VL's processor place its per-group timestamps.
+    """
+    return {
+        "fps": decoded_fps(frames, meta),
+        "total_num_frames": len(frames),
+        "frames_indices": list(range(len(frames))),
+    }
+
+
 @dataclass(frozen=True)
 class QwenBackbone(Backbone):
     """A Qwen-VL backbone pruned by ``stop_qwen``; ``factor``/``*_pixels``: the reference rule."""
@@ -109,10 +121,7 @@ class QwenBackbone(Backbone):
         videos: list[tuple[np.ndarray, VideoMeta]],
     ) -> dict[str, Any]:
         """Processor outputs for decoded frames, sized by the processor's own pixel range."""
-        metadata = [
-            {"fps": decoded_fps(frames, meta), "total_num_frames": len(frames)}
-            for frames, meta in videos
-        ]
+        metadata = [decoded_metadata(frames, meta) for frames, meta in videos]
         if texts is None:
             return dict(
                 processor(
@@ -193,16 +202,14 @@ class QwenBackbone(Backbone):
         cfg: PruningConfig,
     ) -> VideoTokens:
         """Merged vision tokens (with the captured attention) of decoded frames."""
-        from stop_qwen.adapter import QwenStopAdapter
-
         device = next(model.parameters()).device
         batch = processor.video_processor(
             videos=[frames],
             return_tensors="pt",
-            video_metadata=[{"fps": decoded_fps(frames, meta), "total_num_frames": len(frames)}],
+            video_metadata=[decoded_metadata(frames, meta)],
             do_sample_frames=False,
         )
-        adapter = QwenStopAdapter(model, cfg, self.name)
+        adapter = self.adapter_module().make_adapter(model, cfg, self.name)
         return adapter.encode_video_tokens(
             batch["pixel_values_videos"].to(device), batch["video_grid_thw"].to(device)
         )[0]
