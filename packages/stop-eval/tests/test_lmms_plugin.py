@@ -148,9 +148,10 @@ def test_loglikelihood_without_pruning_equals_a_plain_forward() -> None:
     assert logp == pytest.approx(expected, abs=1e-4)
 
 
-def test_qwen_backbone_answers(reference: VideoModel) -> None:
+@pytest.mark.parametrize("backbone", ["qwen2_5_vl", "qwen3_vl"])
+def test_qwen_backbone_answers(reference: VideoModel, backbone: str) -> None:
     lm = get_model("stop").create_from_arg_string(
-        f"backbone=qwen2_5_vl,method=holitom,retention=0.25,frames={FRAMES}", {"device": "cpu"}
+        f"backbone={backbone},method=holitom,retention=0.25,frames={FRAMES}", {"device": "cpu"}
     )
     lm.task_dict = {"t": {"test": [{"video": str(CLIPS[1])}]}}
     args = ("What moves?", {"max_new_tokens": 3}, video_of, 0, "t", "test")

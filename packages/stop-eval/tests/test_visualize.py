@@ -59,7 +59,7 @@ def clip(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=["llava_ov", "qwen2_5_vl"])
+@pytest.fixture(scope="module", params=["llava_ov", "qwen2_5_vl", "qwen3_vl"])
 def report(request, clip, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"vis_{request.param}")
     args = ["visualize", "--video", str(clip), "--backbone", request.param]

@@ -3,9 +3,10 @@
 Each variant runs in its own process (CPU peak memory is the process's maximum resident set;
 on CUDA, ``max_memory_allocated``); time is the median of ``repeats`` after one warm-up. Towers
 have random weights at real sizes: SigLIP-so400m as LLaVA runs it (26 layers; variants
-``tower``, ``hooks`` on q/k, ``eager`` with ``output_attentions``) or the Qwen2.5-VL-7B vision
-transformer at 448x448 (variants ``tower`` and ``hooks``, a pre-hook on the last
-full-attention block; its attention module returns no weights, so there is no eager variant).
+``tower``, ``hooks`` on q/k, ``eager`` with ``output_attentions``) or a backbone's own tower
+from its registry entry (Qwen2.5-VL: the 7B vision transformer at 448x448, variants ``tower``
+and ``hooks``, a pre-hook on the last full-attention block; its attention module returns no
+weights, so there is no eager variant).
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from stop_eval.backbones import registered
+from stop_eval.backbones.base import CaptureBench
+
 VARIANTS: tuple[str, ...] = ("tower", "hooks", "eager")
-TOWERS: tuple[str, ...] = ("siglip", "qwen2_5_vl")
+SIGLIP = "siglip"
 SO400M = {
     "hidden_size": 1152,
     "intermediate_size": 4304,
@@ -32,19 +36,6 @@ SO400M = {
     "image_size": 384,
     "patch_size": 14,
 }
-QWEN25_VL_7B = {
-    "depth": 32,
-    "hidden_size": 1280,
-    "intermediate_size": 3420,
-    "num_heads": 16,
-    "out_hidden_size": 3584,
-    "patch_size": 14,
-    "spatial_merge_size": 2,
-    "temporal_patch_size": 2,
-    "window_size": 112,
-    "fullatt_block_indexes": [7, 15, 23, 31],
-}
-QWEN_SIDE = 32  # 448 / 14 patches per side
 
 
 @dataclass(frozen=True)
@@ -97,42 +88,18 @@ def siglip_runner(
     return once
 
 
-def qwen_runner(
-    variant: str, frames: int, layers: int, device: str, dtype: torch.dtype
-) -> Callable[[], None]:
-    """A closure running a random Qwen2.5-VL-7B vision tower on a 448x448 video."""
-    from transformers import Qwen2_5_VLConfig
-    from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import (
-        Qwen2_5_VisionTransformerPretrainedModel,
-    )
+def towers() -> tuple[str, ...]:
+    """SigLIP (the LLaVA backbones' tower) and every backbone tower with its own runner."""
+    own = [e.capture_tower for e in registered() if e.capture_bench is not None]
+    return (SIGLIP, *dict.fromkeys(own))
 
-    from stop_qwen.capture import QwenVisionAttentionCapture
 
-    if variant == "eager":
-        raise ValueError("the Qwen2.5-VL vision attention returns no weights: no eager variant")
-    torch.manual_seed(0)
-    full = [i for i in QWEN25_VL_7B["fullatt_block_indexes"] if i < layers] or [layers - 1]
-    sizes = {**QWEN25_VL_7B, "depth": layers, "fullatt_block_indexes": full}
-    cfg = Qwen2_5_VLConfig(vision_config=sizes).vision_config
-    cfg._attn_implementation = "sdpa"
-    tower = Qwen2_5_VisionTransformerPretrainedModel(cfg).to(device=device, dtype=dtype).eval()
-    t = max(1, frames // sizes["temporal_patch_size"])
-    grid = torch.tensor([[t, QWEN_SIDE, QWEN_SIDE]], device=device)
-    width = 3 * sizes["temporal_patch_size"] * sizes["patch_size"] ** 2
-    pixels = torch.randn(t * QWEN_SIDE * QWEN_SIDE, width, device=device, dtype=dtype)
-
-    @torch.no_grad()
-    def once() -> None:
-        capture = (
-            QwenVisionAttentionCapture(tower.blocks[max(full)].attn) if variant == "hooks" else None
-        )
-        try:
-            tower(pixels, grid_thw=grid)
-        finally:
-            if capture is not None:
-                capture.remove()
-
-    return once
+def tower_bench(tower: str) -> CaptureBench:
+    """The registry's capture runner and sizes of a backbone ``tower``."""
+    for entry in registered():
+        if entry.capture_tower == tower and entry.capture_bench is not None:
+            return entry.capture_bench
+    raise ValueError(f"unknown tower {tower!r}; known: {list(towers())}")
 
 
 def run_variant(
@@ -145,13 +112,11 @@ def run_variant(
     dtype: torch.dtype,
 ) -> CaptureTiming:
     """Build the tower, then time ``variant`` in this process."""
-    if tower == "siglip":
+    if tower == SIGLIP:
         once, hidden = siglip_runner(variant, frames, layers, device, dtype), SO400M["hidden_size"]
     else:
-        once, hidden = (
-            qwen_runner(variant, frames, layers, device, dtype),
-            QWEN25_VL_7B["hidden_size"],
-        )
+        bench = tower_bench(tower)
+        once, hidden = bench.runner(variant, frames, layers, device, dtype), bench.hidden
     start_mb = _peak_mb(device, reset=True)
     runs: list[float] = []
     for i in range(repeats + 1):
@@ -225,13 +190,14 @@ def measure_in_subprocess(variant: str, args: argparse.Namespace) -> CaptureTimi
 
 def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the capture benchmark (shared with ``stop-bench capture``)."""
-    parser.add_argument("--tower", choices=TOWERS, default="siglip")
+    parser.add_argument("--tower", choices=towers(), default=SIGLIP)
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument(
         "--layers",
         type=int,
         default=None,
-        help="default: 26 (SigLIP as LLaVA runs it) / 32 (Qwen2.5-VL-7B)",
+        help="default: the tower's real depth (26: SigLIP as LLaVA runs it, 32: Qwen2.5-VL-7B, "
+        "27: Qwen3-VL-8B)",
     )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cpu")
@@ -260,7 +226,7 @@ def run_capture_benchmark(args: argparse.Namespace) -> list[CaptureTiming]:
     """All variants of the chosen tower, each in its own process."""
     if args.frames < 1 or args.repeats < 1:
         raise SystemExit("--frames and --repeats must be >= 1")
-    variants = VARIANTS if args.tower == "siglip" else ("tower", "hooks")
+    variants = VARIANTS if args.tower == SIGLIP else tower_bench(args.tower).variants
     return [measure_in_subprocess(v, args) for v in variants]
 
 
@@ -271,7 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     add_capture_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    layers = args.layers or (SO400M["num_hidden_layers"] if args.tower == "siglip" else 32)
+    layers = args.layers or (
+        SO400M["num_hidden_layers"] if args.tower == SIGLIP else tower_bench(args.tower).layers
+    )
     row = run_variant(
         args.tower,
         args.variant,

@@ -21,9 +21,11 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from stop_core import PruningConfig
+from stop_eval.backbones import DEFAULT_BACKBONE
 from stop_eval.bench_capture import SO400M
 from stop_eval.flops import capture_flops, decoder_shape, prefill_flops
 
+BACKBONE = DEFAULT_BACKBONE  # the LLaVA-OneVision models below (bilinear pooling, one newline)
 SIZES: dict[str, dict[str, dict[str, int]]] = {
     "tiny": {
         "vision": {
@@ -220,7 +222,7 @@ def run_prefill_benchmark(
     pixels = torch.randn(1, frames, 3, side, side, device=dev, dtype=dtype)
     # capture everything once; every configuration reuses that tower pass
     probe = LlavaStopAdapter(
-        model, PruningConfig("none"), "llava_ov", capture=ALL_NEEDS, capture_dtype=capture_dtype
+        model, PruningConfig("none"), BACKBONE, capture=ALL_NEEDS, capture_dtype=capture_dtype
     )
     per_video = frames * probe.hf_tokens_per_frame + 1
     video_id = model.config.video_token_id
@@ -257,7 +259,7 @@ def run_prefill_benchmark(
             if method == "none"
             else PruningConfig.preset(method, retention_ratio=ratio, use_stop=use_stop)
         )
-        adapter = LlavaStopAdapter(model, cfg, "llava_ov")
+        adapter = LlavaStopAdapter(model, cfg, BACKBONE)
         prepared, prune_s = median_time(
             clock, lambda adapter=adapter: adapter.assemble(dict(base_inputs), encoded), repeats
         )

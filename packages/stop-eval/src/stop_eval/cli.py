@@ -1,6 +1,6 @@
 """``stop-eval``: evaluate SToP-pruned video LLMs (default: an offline demo); download, list.
 
-``stop-eval --backbone llava_ov`` runs the embedded random-weight demo on the bundled clips;
+``stop-eval --backbone <name>`` runs the embedded random-weight demo on the bundled clips;
 ``--model <hub id or path>`` loads a real checkpoint; ``--benchmark <name> --data-root <dir>``
 runs a real, resumable evaluation that writes per-sample JSONL and a summary.
 """
@@ -18,8 +18,9 @@ import torch
 from rich.console import Console
 
 from stop_core import PruningConfig, available_methods
-from stop_eval.models import BACKBONES, load_backbone
-from stop_eval.run_config import DEFAULT_MAX_NEW_TOKENS, PRESETS, make_config
+from stop_eval.backbones import DEFAULT_BACKBONE, available_backbones, get_backbone
+from stop_eval.models import load_backbone
+from stop_eval.run_config import PRESETS, default_max_new_tokens, make_config
 
 DEMO_MAX_NEW_TOKENS = 16
 
@@ -31,9 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="stop-eval",
         description=__doc__,
-        epilog="subcommands: stop-eval download ..., stop-eval list, stop-eval visualize ...",
+        epilog="subcommands: stop-eval download ..., stop-eval list, stop-eval visualize ..., "
+        "stop-eval inspect ...",
     )
-    p.add_argument("--backbone", default="llava_ov", choices=BACKBONES)
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=available_backbones())
     p.add_argument(
         "--model",
         default=None,
@@ -124,6 +126,11 @@ def main(argv: list[str] | None = None) -> None:
 
         visualize_main(argv[1:])
         return
+    if argv and argv[0] == "inspect":
+        from stop_eval.inspect_inputs import main as inspect_main
+
+        inspect_main(argv[1:])
+        return
     args = build_parser().parse_args(argv)
     from stop_eval.judge import JudgeError
 
@@ -207,7 +214,7 @@ def evaluate_benchmark(args: argparse.Namespace, cfg: PruningConfig, console: Co
             cache_dir=out / "judge-cache",
         )
         judge.check_key((args.benchmark,))
-    max_new = args.max_new_tokens or DEFAULT_MAX_NEW_TOKENS[args.backbone]
+    max_new = args.max_new_tokens or default_max_new_tokens(args.backbone)
     settings = RunSettings(
         backbone=args.backbone,
         model=args.model or "demo-random",
@@ -243,7 +250,7 @@ def evaluate_benchmark(args: argparse.Namespace, cfg: PruningConfig, console: Co
         max_new_tokens=max_new,
         seed=args.seed,
         random_weights=random_weights,
-        adapter_options={"scorer": args.scorer} if args.backbone == "qwen2_5_vl" else None,
+        adapter_options=get_backbone(args.backbone).adapter_options(args.scorer),
     )
     answer = make_answer_fn(vm, benchmark, judge, args.frames, args.protocol)
     run_shard(

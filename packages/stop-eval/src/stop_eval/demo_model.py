@@ -196,7 +196,7 @@ def build_demo_qwen(seed: int = 0) -> tuple[torch.nn.Module, Any]:
 
 
 def build_demo(backbone: str, seed: int = 0) -> tuple[torch.nn.Module, Any]:
-    """The demo model and processor of ``backbone`` (LLaVA-Video shares LLaVA-OV's classes)."""
-    if backbone == "qwen2_5_vl":
-        return build_demo_qwen(seed)
-    return build_demo_llava(seed)
+    """The demo model and processor of ``backbone``, as its registry entry builds it."""
+    from stop_eval.backbones import get_backbone
+
+    return get_backbone(backbone).build_demo(seed)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stop_core import PruningConfig
+from stop_eval.backbones import get_backbone
 from stop_eval.demo_data import demo_questions
 from stop_eval.models import VideoModel
 from stop_eval.video import load_video
@@ -61,6 +62,7 @@ def run_demo(
     model, processor = build()  # type: ignore[operator]
     clips = [(item, *load_video(item["video"], num_frames=frames)) for item in demo_questions()]
     settings = [("none", False)] + [(m, s) for m in methods for s in (False, True)]
+    presets = get_backbone(backbone).presets_backbone
     rows: list[DemoRow] = []
     for method, use_stop in settings:
         cfg = (
@@ -68,7 +70,7 @@ def run_demo(
             if method == "none"
             else PruningConfig.preset(
                 method,
-                backbone=backbone,
+                backbone=presets,
                 retention_ratio=retention,
                 use_stop=use_stop,
                 variant=variant,
@@ -131,11 +133,7 @@ def print_demo(rows: list[DemoRow], backbone: str, random_weights: bool, console
             highlight=False,
         )
     if random_weights:
-        note = (
-            "The LLaVA demo tower has four planted attention sinks so that SToP has sinks to find. "
-            if backbone != "qwen2_5_vl"
-            else ""
-        )
+        note = get_backbone(backbone).demo_note
         console.print(
             "[bold yellow]These are random-weight demo models built in-process: the answers are "
             f"gibberish and accuracy means nothing.[/] {note}Pass --model <hub id or path> "

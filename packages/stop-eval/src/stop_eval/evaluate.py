@@ -8,7 +8,7 @@ from typing import Any
 from stop_eval.benchmarks.base import Benchmark, Sample
 from stop_eval.judge import Judge, JudgeError
 from stop_eval.models import VideoModel
-from stop_eval.video import VideoError, load_video
+from stop_eval.video import VideoError
 
 
 def make_answer_fn(
@@ -37,6 +37,8 @@ def base_record(sample: Sample) -> dict[str, Any]:
         "error": None,
         "tokens": None,
         "timings": None,
+        "prompt_source": None,
+        "input_rule": None,
     }
 
 
@@ -48,9 +50,11 @@ def answer_batch(
     protocol: str,
     samples: list[Sample],
 ) -> list[dict[str, Any]]:
-    """Records for a batch: decode each video, answer the decodable ones together, score.
+    """Records for a batch: prepare each video, answer the decodable ones together, score.
 
-    A video or judge failure is recorded in that sample's ``error`` field, never raised.
+    Videos are prepared by the backbone's official rule for ``protocol`` (frames, size, fps);
+    each record says that rule and where the prompt text came from. A video or judge failure
+    is recorded in that sample's ``error`` field, never raised.
     """
     records = [base_record(s) for s in samples]
     ready: list[tuple[int, Any, Any, float]] = []
@@ -59,13 +63,13 @@ def answer_batch(
         try:
             if sample.video is None:
                 raise VideoError(f"sample {sample.id} has no video")
-            video, meta = load_video(
-                sample.video, num_frames=frames, start=sample.start, end=sample.end
+            video = model.prepare(
+                sample.video, frames, protocol, start=sample.start, end=sample.end
             )
         except (VideoError, OSError, ValueError) as exc:
             records[i]["error"] = f"video: {exc}"
             continue
-        ready.append((i, video, meta, time.perf_counter() - start))
+        ready.append((i, video, video.meta, time.perf_counter() - start))
     if ready:
         generations = model.answer_batch([(v, m, samples[i].prompt) for i, v, m, _ in ready])
         for (i, _, _, load_seconds), generation in zip(ready, generations, strict=True):
@@ -74,6 +78,8 @@ def answer_batch(
                 pred=generation.text,
                 tokens=generation.tokens,
                 timings={**generation.timings, "load_video": load_seconds},
+                prompt_source=generation.notes.get("prompt_source"),
+                input_rule=generation.notes.get("input_rule"),
             )
             try:
                 record.update(benchmark.score(samples[i], generation.text, judge, protocol))  # type: ignore[arg-type]

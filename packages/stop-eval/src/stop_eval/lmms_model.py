@@ -5,8 +5,9 @@ Install with ``pip install 'stop-eval[lmms]'``, then e.g.::
     python -m lmms_eval --model stop --tasks videomme --model_args \
         pretrained=llava-hf/llava-onevision-qwen2-7b-ov-hf,method=holitom,retention=0.1
 
-Videos are decoded by stop-eval (PyAV, uniform sampling with the reference rounding) and
-answered through ``VideoModel``, so lmms-eval runs see exactly the pipeline ``stop-eval`` runs.
+Videos are prepared by stop-eval as the official evaluation does (the backbone entry's
+``--protocol reference`` rule: frames, size, fps) and answered through ``VideoModel``, so
+lmms-eval runs see exactly the pipeline ``stop-eval`` runs.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ except ImportError as exc:  # the optional extra is not installed
         "the lmms-eval plugin of stop-eval needs lmms-eval: pip install 'stop-eval[lmms]'"
     ) from exc
 
+from stop_eval.backbones import DEFAULT_BACKBONE, get_backbone
 from stop_eval.models import VideoModel, load_backbone
-from stop_eval.run_config import DEFAULT_MAX_NEW_TOKENS, make_config
-from stop_eval.video import VideoMeta, load_video
+from stop_eval.run_config import default_max_new_tokens, make_config
+from stop_eval.video import VideoMeta
 
 log = logging.getLogger(__name__)
 IMAGE_SEQUENCE_FPS = 1.0  # assumed rate of a visual given as a list of images
@@ -56,7 +58,7 @@ def _optional_float(value: float | str | None) -> float | None:
 
 
 class StopVideoLMM(lmms):
-    """lmms-eval "simple" model: LLaVA-OV / LLaVA-Video / Qwen2.5-VL with SToP pruning.
+    """lmms-eval "simple" model: any registered backbone (``stop_eval.backbones``) with SToP.
 
     Model arguments: ``pretrained`` (hub id or path; omitted = the random-weight demo model),
     ``backbone``, ``method``, ``retention``, ``stop``, ``preset``, ``variant``, ``scorer``,
@@ -69,7 +71,7 @@ class StopVideoLMM(lmms):
     def __init__(
         self,
         pretrained: str | None = None,
-        backbone: str = "llava_ov",
+        backbone: str = DEFAULT_BACKBONE,
         method: str = "holitom",
         retention: float = 0.1,
         stop: bool | str = True,
@@ -125,7 +127,7 @@ class StopVideoLMM(lmms):
         if random_weights:
             model = model.to(self._device)
             log.warning("stop: no `pretrained` given, using the random-weight demo model")
-        self._max_new_tokens = int(max_new_tokens or DEFAULT_MAX_NEW_TOKENS[backbone])
+        self._max_new_tokens = int(max_new_tokens or default_max_new_tokens(backbone))
         self.video_model = VideoModel(
             model,
             processor,
@@ -134,7 +136,7 @@ class StopVideoLMM(lmms):
             max_new_tokens=self._max_new_tokens,
             seed=int(seed),
             random_weights=random_weights,
-            adapter_options={"scorer": str(scorer)} if backbone == "qwen2_5_vl" else None,
+            adapter_options=get_backbone(backbone).adapter_options(str(scorer)),
         )
         self._sampling_warned = False
 
@@ -149,15 +151,18 @@ class StopVideoLMM(lmms):
         return self.batch_size_per_gpu
 
     # -- requests --------------------------------------------------------------------------------
-    def _video(
-        self, request: Instance, visuals: Sequence[Any] | None
-    ) -> tuple[np.ndarray, VideoMeta]:
-        """Frames + metadata of the single video of one request."""
+    def _video(self, request: Instance, visuals: Sequence[Any] | None) -> tuple[Any, VideoMeta]:
+        """The single video of one request + its metadata.
+
+        A path is prepared by the backbone's official rule (``--protocol reference``: frames,
+        size, fps); a list of images is fed as decoded frames.
+        """
         where = f"task {request.task_name!r} doc {request.doc_id}"
         if not visuals:
             raise ValueError(f"{where} has no video; the stop model answers video tasks only")
         if len(visuals) == 1 and isinstance(visuals[0], (str, os.PathLike)):
-            return load_video(Path(visuals[0]), self.frames)
+            video = self.video_model.prepare(Path(visuals[0]), self.frames, "reference")
+            return video, video.meta
         if all(hasattr(v, "convert") for v in visuals):  # a sequence of PIL images
             frames = np.stack([np.asarray(v.convert("RGB")) for v in visuals])
             count = len(frames)

@@ -1,24 +1,34 @@
 """Video LLMs behind one small interface: frames + prompt -> answer, tokens and timings.
 
-``load_video_model`` loads a checkpoint with ``from_pretrained`` (hub id or local path) or,
-without one, builds the embedded random-weight demo model of the backbone. SToP is applied
-once (``apply_stop``) and stays attached to that model instance.
+``load_backbone`` loads a checkpoint with the backbone entry's ``transformers`` class (hub id
+or local path) or, without one, builds the entry's random-weight demo model. SToP is applied
+once (the entry's adapter ``apply_stop``) and stays attached to that model instance.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from stop_core import PruningConfig
+from stop_eval.backbones import get_backbone
 from stop_eval.video import VideoMeta
 
-BACKBONES: tuple[str, ...] = ("llava_ov", "llava_video", "qwen2_5_vl")
-SYSTEM = "You are a helpful assistant."
+if TYPE_CHECKING:
+    from stop_eval.official_inputs import PreparedVideo
+
+Video = Any  # np.ndarray [T, H, W, 3] decoded frames, or a PreparedVideo
+BUDGET_FACTOR = 2.0  # warn when a video feeds more than this many times the official tokens
+DECODED_RULE = "frames decoded by stop_eval.video, sized by the processor's own settings"
+
+
+class TokenBudgetWarning(UserWarning):
+    """A run feeds far more visual tokens than the official evaluation of that backbone."""
 
 
 @dataclass
@@ -43,24 +53,17 @@ def load_backbone(
 
     ``dtype`` is "auto" or a torch dtype name; ``device_map`` "none"/None loads on the CPU.
     """
-    if backbone not in BACKBONES:
-        raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
+    entry = get_backbone(backbone)
     if model is None:
-        from stop_eval.demo_model import build_demo
-
-        built, processor = build_demo(backbone, seed=seed)
+        built, processor = entry.build_demo(seed)
         return built, processor, True
     from transformers import AutoProcessor
 
-    if backbone == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLForConditionalGeneration as cls
-    else:
-        from transformers import LlavaOnevisionForConditionalGeneration as cls
     if dtype != "auto" and not isinstance(getattr(torch, dtype, None), torch.dtype):
         raise ValueError(f"unknown dtype {dtype!r}; use auto, float16, bfloat16 or float32")
     torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
     placement = None if device_map in (None, "none") else device_map
-    loaded = cls.from_pretrained(
+    loaded = entry.model_cls().from_pretrained(
         model, dtype=torch_dtype, device_map=placement, attn_implementation="sdpa"
     )
     processor = AutoProcessor.from_pretrained(model)
@@ -82,8 +85,7 @@ class VideoModel:
         adapter_options: dict[str, Any] | None = None,
         random_weights: bool = False,
     ) -> None:
-        if backbone not in BACKBONES:
-            raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
+        self.entry = get_backbone(backbone)
         self.model = model.eval()
         self.processor = processor
         self.processor.tokenizer.padding_side = "left"  # batched generation needs left padding
@@ -91,66 +93,98 @@ class VideoModel:
         self.cfg = cfg
         self.max_new_tokens = max_new_tokens
         self.random_weights = random_weights
+        self.budget_warned = False
         options = {"seed": seed, **(adapter_options or {})}
-        if backbone == "qwen2_5_vl":
-            from stop_qwen import apply_stop
-        else:
-            from stop_llava import apply_stop
-        self.adapter = apply_stop(model, cfg, backbone=backbone, **options)
+        self.adapter = self.entry.apply_stop(model, cfg, **options)
 
     def close(self) -> None:
         """Remove SToP from the model."""
         self.adapter.detach()
 
+    def chat(self, prompt: str) -> tuple[str, str]:
+        """(chat text, source): the official messages through the checkpoint's chat template.
+
+        ``source`` is ``"chat_template"`` or ``"fallback"`` (the official ChatML string, for a
+        processor without a template).
+        """
+        return self.entry.prompt(self.processor, prompt)
+
     def build_prompt(self, prompt: str) -> str:
-        """The chat text of the official evaluation (ChatML, system prompt, video first)."""
-        video = (
-            "<|vision_start|><|video_pad|><|vision_end|>"
-            if self.backbone == "qwen2_5_vl"
-            else "<video>\n"
-        )
-        return (
-            f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n{video}{prompt}"
-            "<|im_end|>\n<|im_start|>assistant\n"
-        )
+        """The chat text of the official evaluation (system prompt, video first, question)."""
+        return self.chat(prompt)[0]
+
+    def prepare(
+        self,
+        path: Any,  # noqa: ANN401 - str | Path
+        frames: int,
+        protocol: str,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> PreparedVideo:
+        """One video prepared as the backbone's official rule for ``protocol`` says."""
+        return self.entry.prepare(path, frames=frames, protocol=protocol, start=start, end=end)
 
     def inputs(
-        self, items: list[tuple[np.ndarray, VideoMeta, str]], answers: list[str] | None = None
+        self, items: list[tuple[Video, VideoMeta, str]], answers: list[str] | None = None
     ) -> dict[str, Any]:
-        """Processor outputs for one video + prompt per item (frames already sampled).
+        """Processor outputs for one video + prompt per item.
 
-        ``answers`` (one per item) are appended after the assistant header, for scoring.
+        A video is either a ``PreparedVideo`` (fed as prepared: frames, size, fps) or decoded
+        ``[T, H, W, 3]`` frames (sized by the processor's own settings). ``answers`` (one per
+        item) are appended after the assistant header, for scoring.
         """
         texts = [self.build_prompt(prompt) for _, _, prompt in items]
         if answers is not None:
             texts = [text + answer for text, answer in zip(texts, answers, strict=True)]
-        videos = [frames for frames, _, _ in items]
-        if self.backbone == "qwen2_5_vl":
-            metadata = []
-            for frames, meta, _ in items:
-                fps = len(frames) / meta.duration if meta.duration > 0 else max(meta.fps, 1.0)
-                metadata.append({"fps": fps, "total_num_frames": len(frames)})
-            batch = self.processor(
-                text=texts,
-                videos=videos,
-                return_tensors="pt",
-                padding=True,
-                videos_kwargs={"video_metadata": metadata, "do_sample_frames": False},
+        prepared = [not isinstance(video, np.ndarray) for video, _, _ in items]
+        if all(prepared):
+            batch = self.entry.processor_inputs(
+                self.processor, texts, [video for video, _, _ in items]
+            )
+        elif not any(prepared):
+            batch = self.entry.decoded_inputs(
+                self.processor, texts, [(video, meta) for video, meta, _ in items]
             )
         else:
-            batch = self.processor(text=texts, videos=videos, return_tensors="pt", padding=True)
+            raise ValueError("a batch mixes prepared videos and decoded frames")
+        self.check_budget(batch, [video for video, _, _ in items])
         device = next(self.model.parameters()).device
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
+    def check_budget(self, batch: dict[str, Any], videos: list[Video]) -> None:
+        """Warn (once) when a video feeds over ``BUDGET_FACTOR`` x the official token count.
+
+        The random-weight demo is exempt: its processor is fixed-size by design.
+        """
+        if self.budget_warned or self.random_weights:
+            return
+        fed = self.entry.visual_tokens(batch, self.model.config)
+        for video, tokens in zip(videos, fed, strict=True):
+            height, width = frame_size(video)
+            official = self.entry.reference_tokens(
+                height, width, num_frames(video), self.model.config
+            )
+            if tokens > BUDGET_FACTOR * official:
+                self.budget_warned = True
+                warnings.warn(
+                    f"{self.backbone}: a {num_frames(video)}-frame {height}x{width} video feeds "
+                    f"{tokens} visual tokens, {tokens / official:.1f}x the {official} of the "
+                    "official evaluation (prepare inputs with --protocol reference, or set the "
+                    "processor's pixel range)",
+                    TokenBudgetWarning,
+                    stacklevel=3,
+                )
+                return
+
     def answer(
-        self, frames: np.ndarray, meta: VideoMeta, prompt: str, max_new_tokens: int | None = None
+        self, frames: Video, meta: VideoMeta, prompt: str, max_new_tokens: int | None = None
     ) -> Generation:
         """Greedy answer for one video and prompt."""
         return self.answer_batch([(frames, meta, prompt)], max_new_tokens)[0]
 
     @torch.no_grad()
     def loglikelihood(
-        self, frames: np.ndarray, meta: VideoMeta, prompt: str, continuation: str
+        self, frames: Video, meta: VideoMeta, prompt: str, continuation: str
     ) -> tuple[float, bool]:
         """Log-probability of ``continuation`` as the answer, and whether greedy decoding gives it.
 
@@ -172,14 +206,14 @@ class VideoModel:
 
     @torch.no_grad()
     def answer_batch(
-        self, items: list[tuple[np.ndarray, VideoMeta, str]], max_new_tokens: int | None = None
+        self, items: list[tuple[Video, VideoMeta, str]], max_new_tokens: int | None = None
     ) -> list[Generation]:
         """Greedy answers for a batch (left-padded, one pruning budget per video).
 
         Items whose frame counts differ (e.g. short frame folders) run one by one, since a
         LLaVA video batch must share its frame count.
         """
-        if len({len(frames) for frames, _, _ in items}) > 1:
+        if len({num_frames(video) for video, _, _ in items}) > 1:
             return [self.answer_batch([item], max_new_tokens)[0] for item in items]
         batch = self.inputs(items)
         start = time.perf_counter()
@@ -204,11 +238,27 @@ class VideoModel:
                 "capture": sum(r.capture_seconds for r in records),
                 "prune": sum(r.prune_seconds for r in records),
             }
+            video, _, prompt = items[b]
             notes = {
                 "frame_embedding": [r.notes.get("frame_embedding") for r in records],
                 "batch_size": len(items),
+                "prompt_source": self.chat(prompt)[1],
+                "input_rule": getattr(video, "rule", DECODED_RULE),
             }
             results.append(
                 Generation(text=text.strip(), tokens=tokens, timings=timings, notes=notes)
             )
         return results
+
+
+def num_frames(video: Video) -> int:
+    """Frames of a decoded array or a ``PreparedVideo``."""
+    return len(video.frames) if hasattr(video, "frames") else len(video)
+
+
+def frame_size(video: Video) -> tuple[int, int]:
+    """(height, width) of the frames handed to the processor."""
+    frames = video.frames if hasattr(video, "frames") else video
+    if frames.shape[1] == 3 and frames.shape[-1] != 3:
+        return int(frames.shape[2]), int(frames.shape[3])  # [T, 3, H, W]
+    return int(frames.shape[1]), int(frames.shape[2])  # [T, H, W, 3]

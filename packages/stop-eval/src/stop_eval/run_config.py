@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from stop_core import PruningConfig
+from stop_eval.backbones import get_backbone
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the official four scripts per backbone, as named options
@@ -16,7 +17,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "stop_spatial": {"use_stop": True, "mu_t": 0.0},
     "stop_spatial_temporal": {"use_stop": True},
 }
-DEFAULT_MAX_NEW_TOKENS = {"llava_ov": 4096, "llava_video": 4096, "qwen2_5_vl": 1024}
+
+
+def default_max_new_tokens(backbone: str) -> int:
+    """The official answer length of ``backbone`` (its registry entry says it)."""
+    return get_backbone(backbone).max_new_tokens
 
 
 def make_config(
@@ -32,7 +37,11 @@ def make_config(
     mu_t: float | None = None,
     preset: str | None = None,
 ) -> PruningConfig:
-    """The config the options describe: preset first, then the method's mu presets, then mu."""
+    """The config the options describe: preset first, then the method's mu presets, then mu.
+
+    The mu presets are looked up under the backbone entry's ``presets_backbone``.
+    """
+    entry = get_backbone(backbone)
     if preset is not None:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; known: {sorted(PRESETS)}")
@@ -45,7 +54,7 @@ def make_config(
         return PruningConfig("none", retention_ratio=1.0)
     cfg = PruningConfig.preset(
         method,
-        backbone=backbone,
+        backbone=entry.presets_backbone,
         retention_ratio=retention,
         use_stop=use_stop,
         variant=variant,

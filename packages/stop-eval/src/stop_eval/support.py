@@ -1,4 +1,4 @@
-"""The methods x backbones support table, generated from the registry and the adapters.
+"""The methods x backbones support table, generated from both registries and the adapters.
 
 ``python -m stop_eval.support`` prints it; the README embeds it between markers and a test
 fails when the two differ.
@@ -6,37 +6,22 @@ fails when the two differ.
 
 from __future__ import annotations
 
-import importlib
-
 from stop_core import available_methods, get_method
+from stop_eval.backbones import registered
 
-ADAPTERS: dict[str, tuple[str, str]] = {
-    # backbone -> (adapter package, column title)
-    "llava_ov": ("stop_llava", "LLaVA-OneVision"),
-    "llava_video": ("stop_llava", "LLaVA-Video"),
-    "qwen2_5_vl": ("stop_qwen", "Qwen2.5-VL"),
-}
 START = "<!-- support-table:start -->"
 END = "<!-- support-table:end -->"
 
 
 def supported_backbones() -> dict[str, bool]:
-    """Whether each backbone's adapter is installed and declares that backbone."""
-    out: dict[str, bool] = {}
-    for backbone, (package, _) in ADAPTERS.items():
-        try:
-            module = importlib.import_module(package)
-        except ImportError:
-            out[backbone] = False
-            continue
-        out[backbone] = backbone in getattr(module, "BACKBONES", ())
-    return out
+    """Whether each registered backbone's adapter is installed and declares that backbone."""
+    return {entry.name: entry.adapter_supports() for entry in registered()}
 
 
 def support_table() -> str:
-    """Markdown table: one row per registered method, one column per backbone."""
+    """Markdown table: one row per registered method, one column per registered backbone."""
     backbones = supported_backbones()
-    titles = [ADAPTERS[b][1] for b in ADAPTERS]
+    titles = [entry.title for entry in registered()]
     lines = [
         "| method | SToP | `stop-core` (reference / fixed) | " + " | ".join(titles) + " |",
         "|---" * (3 + len(titles)) + "|",
@@ -44,7 +29,7 @@ def support_table() -> str:
     for name in available_methods():
         spec = get_method(name)
         terms = " + ".join(spec.stop_terms) if spec.stop_terms else "—"
-        cells = ["yes" if backbones[b] else "no" for b in ADAPTERS]
+        cells = ["yes" if supported else "no" for supported in backbones.values()]
         lines.append(f"| `{name}` | {terms} | yes | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

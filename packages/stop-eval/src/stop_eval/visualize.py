@@ -31,7 +31,7 @@ from stop_core import (
     prune,
     sink_score,
 )
-from stop_eval.models import BACKBONES
+from stop_eval.backbones import available_backbones, get_backbone
 from stop_eval.video import VideoMeta, load_video
 
 DEFAULT_TOP_K = 4
@@ -135,8 +135,7 @@ def planted_sink_tokens(patches: tuple[int, ...], side: int, grid: tuple[int, in
 
 def check_choices(backbone: str, method: str) -> None:
     """Raise ``ValueError`` for an unknown backbone or a method SToP does not change."""
-    if backbone not in BACKBONES:
-        raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
+    get_backbone(backbone)  # raises for an unknown name, listing the known ones
     spec = get_method(method)
     if not spec.uses_sink:
         usable = [m for m in available_methods() if get_method(m).uses_sink]
@@ -152,26 +151,7 @@ def encode(
     cfg: PruningConfig,
 ) -> VideoTokens:
     """The ``VideoTokens`` the backbone's adapter would prune for these decoded frames."""
-    device = next(model.parameters()).device
-    if backbone == "qwen2_5_vl":
-        from stop_qwen.adapter import QwenStopAdapter
-
-        fps = len(frames) / meta.duration if meta.duration > 0 else max(meta.fps, 1.0)
-        batch = processor.video_processor(
-            videos=[frames],
-            return_tensors="pt",
-            video_metadata=[{"fps": fps, "total_num_frames": len(frames)}],
-            do_sample_frames=False,
-        )
-        adapter = QwenStopAdapter(model, cfg, backbone)
-        return adapter.encode_video_tokens(
-            batch["pixel_values_videos"].to(device), batch["video_grid_thw"].to(device)
-        )[0]
-    from stop_llava.adapter import LlavaStopAdapter
-
-    batch = processor.video_processor(videos=[frames], return_tensors="pt")
-    adapter = LlavaStopAdapter(model, cfg, backbone)
-    return adapter.encode_video_tokens(batch["pixel_values_videos"].to(device))[0]
+    return get_backbone(backbone).encode_tokens(model, processor, frames, meta, cfg)
 
 
 def analyse(
@@ -191,7 +171,7 @@ def analyse(
     configs = {
         v: PruningConfig.preset(
             method,
-            backbone=backbone,
+            backbone=get_backbone(backbone).presets_backbone,
             retention_ratio=retention,
             use_stop=v == "on",
             variant=variant,  # type: ignore[arg-type]
@@ -242,7 +222,10 @@ def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
     cfg = PruningConfig.preset(
-        args.method, backbone=args.backbone, retention_ratio=args.retention, variant=args.variant
+        args.method,
+        backbone=get_backbone(args.backbone).presets_backbone,
+        retention_ratio=args.retention,
+        variant=args.variant,
     )
     frames, meta = load_video(args.video, args.frames)
     torch.manual_seed(args.seed)
@@ -261,10 +244,9 @@ def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]
         video=str(args.video),
         model_name=args.model or "demo-random",
     )
-    if random_weights and args.backbone != "qwen2_5_vl":
-        from stop_eval.demo_model import DEMO_SIZE, SINK_PATCHES
-
-        planted = planted_sink_tokens(SINK_PATCHES, DEMO_SIZE // 14, vis.grid)
+    sinks = get_backbone(args.backbone).demo_sinks() if random_weights else None
+    if sinks is not None:
+        planted = planted_sink_tokens(*sinks, vis.grid)
         vis.notes["planted_sinks"] = planted
         vis.notes["planted_sinks_found"] = sorted(vis.top_sinks) == planted
     out = args.out or Path("stop-visualize") / (
@@ -281,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sink-score heat map and kept tokens with SToP off vs on, for one video.",
     )
     p.add_argument("--video", type=Path, required=True, help="a video file or frame folder")
-    p.add_argument("--backbone", required=True, choices=BACKBONES)
+    p.add_argument("--backbone", required=True, choices=available_backbones())
     p.add_argument(
         "--model",
         default=None,

@@ -1,0 +1,33 @@
+"""LLaVA-OneVision: bilinear pooling to 14 x 14 per frame, one newline after the video."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from stop_eval import official_inputs
+from stop_eval.backbones.llava_family import LlavaBackbone
+
+
+def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
+    """The small random LLaVA-OneVision of the offline demo."""
+    from stop_eval.demo_model import build_demo_llava
+
+    return build_demo_llava(seed)
+
+
+BACKBONE = LlavaBackbone(
+    name="llava_ov",
+    title="LLaVA-OneVision",
+    model_class="LlavaOnevisionForConditionalGeneration",
+    adapter="stop_llava",
+    presets_backbone="llava_ov",
+    video_kind="llava",
+    max_new_tokens=4096,
+    demo_builder=build_demo,
+    reader=official_inputs.llava_video,
+    capture_tower="siglip",
+    demo_note="The LLaVA demo tower has four planted attention sinks so that SToP has sinks "
+    "to find. ",
+)
