@@ -142,17 +142,17 @@ def time_adapters(
     device: str = "cuda",
     methods: tuple[str, ...] = ADAPTER_METHODS,
 ) -> list[AdapterTiming]:
-    """Forward passes of the demo LLaVA-OV and Qwen2.5-VL models with SToP on ``device``."""
+    """Forward passes of every registered backbone's demo model with SToP on ``device``."""
+    from stop_eval.backbones import available_backbones, get_backbone
     from stop_eval.demo_data import demo_questions
-    from stop_eval.demo_model import build_demo
     from stop_eval.models import VideoModel
     from stop_eval.video import load_video
 
     item = demo_questions()[0]
     frames, meta = load_video(item["video"], num_frames=8)
     rows = []
-    for backbone in ("llava_ov", "qwen2_5_vl"):
-        model, processor = build_demo(backbone)
+    for backbone in available_backbones():
+        model, processor = get_backbone(backbone).build_demo()
         model = model.to(device)
         for method in methods:
             cfg = PruningConfig.preset(method, backbone=backbone, retention_ratio=retention)
