@@ -525,7 +525,7 @@ class _FrameBatch:
         )
 
     def groups(self, small: bool) -> list[int]:
-        """Batch rows of the frames with at most (``small``) or above ``CDIST_DIRECT_MAX`` tokens."""
+        """Batch rows of the frames with up to (``small``) or over ``CDIST_DIRECT_MAX`` tokens."""
         return [i for i, k in enumerate(self.counts) if (k <= CDIST_DIRECT_MAX) == small]
 
 
@@ -563,9 +563,7 @@ def _batch_distances(
         col_moved = moved[idx, None, :]
         g = torch.where(row_moved, fresh, torch.where(col_moved, fresh.transpose(1, 2), g))
         sq = torch.diagonal(g, dim1=1, dim2=2)
-        dist[idx] = (sq[:, :, None] + sq[:, None, :] - 2.0 * g).clamp_min(0.0).sqrt() / math.sqrt(
-            d
-        )
+        dist[idx] = (sq[:, :, None] + sq[:, None, :] - 2.0 * g).clamp_min(0.0).sqrt() / math.sqrt(d)
     pair = batch.row_valid[:, :, None] & batch.row_valid[:, None, :]
     return dist.masked_fill(~pair, 0.0)
 
