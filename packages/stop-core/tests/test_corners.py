@@ -17,11 +17,13 @@ import torch
 from test_fastvid import assert_matches_naive
 from test_fastvid import config as fastvid_config
 from test_fastvid import make_tokens as fastvid_tokens
+from test_holitom import make_video as holitom_tokens
 from test_visionzip import check_against_naive
 from test_visionzip import make_tokens as visionzip_tokens
 
 from stop_core import PruningConfig, VideoTokens, lay_out, prune
 from stop_core.methods import fastvid as fastvid_module
+from stop_core.methods import holitom as holitom_module
 from stop_core.methods import visionzip as visionzip_module
 from stop_core.registry import get_method
 
@@ -232,6 +234,33 @@ def test_fastvid_each_frame_uses_its_sink_row(monkeypatch: pytest.MonkeyPatch) -
         score = [float(tokens.attention[t, i]) - 0.5 * float(rows[t, i]) for i in range(49)]
         want = set(sorted(range(49), key=lambda i: -score[i])[:n_sal])
         assert set(out.info["salient_indexes"][t].tolist()) == want
+
+
+@pytest.mark.parametrize("variant", ["reference", "fixed"])
+def test_holitom_each_frame_uses_its_sink_row(monkeypatch: pytest.MonkeyPatch, variant) -> None:
+    """STSP ranks frame f with row f, STTP splits on ``cos[k] + mu_t * row k`` (§3.4, §8.17)."""
+    tokens = holitom_tokens(12, 6, 6, 16, noise=0.5, seed=3)
+    rows = distinct_rows(3)(tokens.attention, 1.1)
+    monkeypatch.setattr(holitom_module, "sink_score_rows", lambda a, g, **_: rows)
+    mu_s, mu_t = 0.5, 0.3
+    cfg = PruningConfig("holitom", retention_ratio=0.3, mu_s=mu_s, mu_t=mu_t, variant=variant)
+    out = prune(tokens, cfg, generator=torch.Generator().manual_seed(0))
+    cos = out.info["feature_sim"]
+    windows = out.info["selected_frames"]
+    assert any(b > a for a, b in windows)
+    for w, (a, b) in enumerate(windows):
+        static = [
+            i
+            for i in range(36)
+            if a < b and all(float(cos[k, i] + mu_t * rows[k, i]) > 0.8 for k in range(a, b))
+        ]
+        assert out.info["window_static_pos_before_merge"][w][0].tolist() == static
+        dyn = [i for i in range(36) if i not in static]
+        kept = out.info["window_dynamic_kept_pos"][w]
+        for f in range(a, b + 1):
+            score = {i: float(tokens.attention[f, i]) - mu_s * float(rows[f, i]) for i in dyn}
+            want = sorted(sorted(dyn, key=lambda i: -score[i])[: kept.shape[1]])
+            assert kept[f - a].long().tolist() == want
 
 
 # ---------------------------------------------------------------------------------------------

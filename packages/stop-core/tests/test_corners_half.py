@@ -13,6 +13,7 @@ import torch
 from stop_core import PruningConfig, VideoTokens, prune
 from stop_core.methods.fastvid import FastVidParams
 from stop_core.methods.flashvid import FlashVidParams
+from stop_core.methods.holitom import HoliTomParams
 from stop_core.methods.visionzip import VisionZipParams
 
 DTYPES = [torch.float16, torch.bfloat16]
@@ -108,13 +109,73 @@ def test_flashvid_segment_sink_in_the_chosen_dtype(seed, dtype, score_dtype) -> 
     assert out.features.dtype == dtype
 
 
-@pytest.mark.parametrize("method", ["visionzip", "fastvid", "flashvid"])
+def holitom_half_tokens(seed: int, dtype: torch.dtype, t: int = 12) -> VideoTokens:
+    """Scenes of static background with persistent sinks, in ``dtype`` (static windows form)."""
+    gen = torch.Generator().manual_seed(seed)
+    s, d = 36, 16
+    scene = torch.arange(t) // 4
+    x = torch.randn(3, s, d, generator=gen)[scene] + 0.5 * torch.randn(t, s, d, generator=gen)
+    moving = torch.rand(s, generator=gen) < 0.3
+    x[:, moving] = torch.randn(t, int(moving.sum()), d, generator=gen)
+    bias = torch.randn(s, generator=gen) * 2.0
+    att = torch.softmax(bias + torch.randn(t, s, generator=gen), dim=-1)
+    return VideoTokens(features=x.to(dtype), attention=att.to(dtype), grid=(6, 6))
+
+
+@pytest.mark.parametrize("variant", ["reference", "fixed"])
+@pytest.mark.parametrize("score_dtype", ["input", "float32"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(4))
+def test_holitom_stsp_and_sttp_in_the_chosen_dtype(seed, dtype, score_dtype, variant) -> None:
+    """Dynamic tokens: a top-k of ``A[f] - mu_s*S[f]``; static split: ``cos + mu_t*S > 0.8``."""
+    tokens = holitom_half_tokens(seed, dtype)
+    mu_t = 0.07
+    cfg = PruningConfig(
+        "holitom",
+        retention_ratio=0.3,
+        mu_s=MU_S,
+        mu_t=mu_t,
+        variant=variant,
+        params=HoliTomParams(score_dtype=score_dtype),
+    )
+    out = prune(tokens, cfg, generator=torch.Generator().manual_seed(seed))
+    in_dtype = score_dtype == "input"
+    score, sink = rule_scores(tokens.attention, cfg.gamma, MU_S, in_dtype)
+    assert out.info["sink_score"].dtype == score.dtype
+    assert torch.equal(out.info["sink_score"], sink[0])
+    cos = out.info["feature_sim"]  # float32 cosine; rounded to the working dtype for STTP
+    split = (cos.to(dtype) if in_dtype else cos) + mu_t * sink[:-1]
+    assert split.dtype == score.dtype
+    windows = out.info["selected_frames"]
+    assert any(b > a for a, b in windows)
+    for w, (a, b) in enumerate(windows):
+        static = (split[a:b] > 0.8).all(dim=0) if b > a else torch.zeros(36, dtype=torch.bool)
+        got = out.info["window_static_pos_before_merge"][w][0]
+        assert got.tolist() == torch.nonzero(static).flatten().tolist()
+        dyn = torch.nonzero(~static).flatten()
+        for f in range(a, b + 1):
+            kept = out.info["window_dynamic_kept_pos"][w][f - a].long()
+            local = [int(torch.nonzero(dyn == p)) for p in kept]
+            assert_top_k(score[f, dyn], local)
+    assert out.features.dtype == dtype
+
+
+@pytest.mark.parametrize("method", ["visionzip", "fastvid", "flashvid", "holitom"])
 def test_input_dtype_scores_change_the_choice_somewhere(method: str) -> None:
     """bf16 rounding of the scores changes some selection over a few seeds (the option acts)."""
-    params = {"visionzip": VisionZipParams, "fastvid": FastVidParams, "flashvid": FlashVidParams}
+    params = {
+        "visionzip": VisionZipParams,
+        "fastvid": FastVidParams,
+        "flashvid": FlashVidParams,
+        "holitom": HoliTomParams,
+    }
     changed = 0
     for seed in range(8):
-        tokens = half_tokens(seed, torch.bfloat16, t=12)
+        tokens = (
+            holitom_half_tokens(seed, torch.bfloat16)
+            if method == "holitom"
+            else half_tokens(seed, torch.bfloat16, t=12)
+        )
         outs = [
             prune(
                 tokens,
@@ -131,7 +192,11 @@ def test_input_dtype_scores_change_the_choice_somewhere(method: str) -> None:
 
 def test_fp32_inputs_are_unchanged_by_the_option() -> None:
     tokens = half_tokens(3, torch.float32)
-    for method, kind in (("visionzip", VisionZipParams), ("fastvid", FastVidParams)):
+    for method, kind in (
+        ("visionzip", VisionZipParams),
+        ("fastvid", FastVidParams),
+        ("holitom", HoliTomParams),
+    ):
         outs = [
             prune(
                 tokens,
@@ -143,7 +208,7 @@ def test_fp32_inputs_are_unchanged_by_the_option() -> None:
         assert torch.equal(outs[0].features, outs[1].features)
 
 
-@pytest.mark.parametrize("kind", [VisionZipParams, FastVidParams, FlashVidParams])
+@pytest.mark.parametrize("kind", [VisionZipParams, FastVidParams, FlashVidParams, HoliTomParams])
 def test_bad_score_dtype_names_the_value(kind) -> None:
     with pytest.raises(ValueError, match="score_dtype.*'half'"):
         kind(score_dtype="half")

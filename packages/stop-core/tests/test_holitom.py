@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from golden_support import golden_config, golden_tokens, load_golden, run_golden
 
-from stop_core import PruningConfig, VideoTokens, lay_out, layout_order, prune, sink_score
+from stop_core import PruningConfig, VideoTokens, lay_out, layout_order, prune
 from stop_core.layout import NEWLINE
 from stop_core.methods.holitom import (
     HoliTomParams,
@@ -80,6 +80,13 @@ def naive_dpc(z: torch.Tensor, nc: int, k: int, noise: torch.Tensor, penalty: li
     return centres, merged
 
 
+def sink_rows_rule(att: torch.Tensor, gamma: float) -> torch.Tensor:
+    """§2 as the reference writes it: the temporal mean repeated per frame, power, min-max."""
+    p = att.mean(dim=0).repeat(att.shape[0], 1) ** gamma
+    lo, hi = p.amin(dim=1, keepdim=True), p.amax(dim=1, keepdim=True)
+    return (p - lo) / (hi - lo + 1e-12)
+
+
 def naive_holitom(
     tokens: VideoTokens,
     ratio: float,
@@ -95,18 +102,20 @@ def naive_holitom(
 ):
     """HoliTom with Python loops over tokens (upstream structure, ALGORITHMS.md §3.4).
 
-    SToP: STSP ranks the dynamic tokens by ``A - mu_s * sink``; STTP splits static positions
-    on ``cos + mu_t * sink > 0.8`` (the window DP keeps the plain cosine).
+    SToP: STSP ranks the dynamic tokens of frame f by ``A[f] - mu_s * sink[f]``; STTP splits
+    static positions on ``cos[k] + mu_t * sink[k] > 0.8`` (the window DP keeps the plain
+    cosine). ``sink[f]`` is row f of the repeated sink matrix (§2, §8.17); the static
+    penalty reads row 0.
     """
     x, att = tokens.features.float(), tokens.attention.float()
     t, s, d = x.shape
     xn = F.normalize(x, p=2, dim=-1)
     cos = F.cosine_similarity(xn[:-1], xn[1:], dim=-1)
     cs = cos.tolist()
-    sink_t = sink_score(att, 1.1)
-    sink = sink_t.tolist()
-    sttp = [[float(cos[k, i] + mu_t * sink_t[i]) for i in range(s)] for k in range(t - 1)]
-    stsp = [[float(att[f, i] - mu_s * sink_t[i]) for i in range(s)] for f in range(t)]
+    rows = sink_rows_rule(att, 1.1)
+    sink = rows[0].tolist()
+    sttp = [[float(cos[k, i] + mu_t * rows[k, i]) for i in range(s)] for k in range(t - 1)]
+    stsp = [[float(att[f, i] - mu_s * rows[f, i]) for i in range(s)] for f in range(t)]
 
     def n_static(a: int, b: int, th: float, score: list[list[float]] = cs) -> list[int]:
         return [i for i in range(s) if all(score[k][i] > th for k in range(a, b))]

@@ -1,8 +1,8 @@
-"""Host synchronisations per ``prune`` call grow with segments and frames, never with tokens.
+"""Host synchronisations per ``prune`` call grow with segments, never with frames or tokens.
 
 A CUDA stream stalls at every ``.item()``/``.tolist()``/``nonzero``/mask index: counted on the
 CPU by ``stop_core.probe`` at the aten level, on a video whose scenes (and so segments) stay
-the same while the tokens per frame grow 4x.
+the same while the tokens per frame grow 4x, or while the frames double.
 """
 
 from __future__ import annotations
@@ -46,6 +46,21 @@ def test_syncs_do_not_grow_with_tokens_per_frame(method, variant, use_stop) -> N
     large = syncs(scene_tokens(16, 12), cfg)  # 2304 tokens, same 16 frames and 4 scenes
     assert large == small, f"{method}: {small} syncs at S = 36 but {large} at S = 144"
     assert small <= 16 * 16, f"{method}: {small} syncs for 16 frames"
+
+
+@pytest.mark.parametrize("use_stop", [False, True], ids=["base", "stop"])
+@pytest.mark.parametrize("variant", ["reference", "fixed"])
+@pytest.mark.parametrize("method", [m for m in available_methods() if m != "none"])
+def test_syncs_do_not_grow_with_frames(method, variant, use_stop) -> None:
+    """Eight scenes of 4 then 8 frames each: the same segments, twice the frames."""
+    cfg = PruningConfig.preset(method, retention_ratio=0.2, use_stop=use_stop, variant=variant)
+    short, long = scene_tokens(32, 6, scenes=8), scene_tokens(64, 6, scenes=8)
+    if method == "flashvid":  # the premise: one segment per scene in both videos
+        for video in (short, long):
+            out = prune(video, cfg, generator=torch.Generator().manual_seed(0))
+            assert len(out.info["segment_lengths"]) == 8
+    few, many = syncs(short, cfg), syncs(long, cfg)
+    assert many == few, f"{method}: {few} syncs at T = 32 but {many} at T = 64 (8 scenes)"
 
 
 def test_counter_sees_each_kind_of_sync() -> None:

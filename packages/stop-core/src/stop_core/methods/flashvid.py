@@ -16,7 +16,7 @@ import torch
 
 from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
-from stop_core.ops import density_peak_score, finish, group_sum, pairwise_distance
+from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, pairwise_distance
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
@@ -294,7 +294,7 @@ def _compress_segment(
         return adts
     clusters = [math.ceil(c * ratio) for c in counts]
     feats, frame, pos, cluster_sources = _cluster(
-        values, changed, keep_mask, counts, clusters, gram, params.cluster_knn, generator
+        values, changed, kept_pos, counts, clusters, gram, params.cluster_knn, generator
     )
     pieces.add(feats, offset + frame, pos, sources.then(cluster_sources))
     return adts
@@ -408,72 +408,194 @@ def _temporal_merge(
 def _cluster(
     values: torch.Tensor,
     changed: torch.Tensor,
-    keep_mask: torch.Tensor,
+    kept_pos: torch.Tensor,
     counts: list[int],
     clusters: list[int],
     gram: torch.Tensor | None,
     knn: int,
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenCombination]:
-    """DPC-kNN per frame, one call (and noise draw) each as the reference: cluster means.
+    """DPC-kNN per frame as the reference, batched over the segment's frames: cluster means.
 
-    Also returns the combination of the cluster tokens from the rows of ``values``.
+    Frames are padded to the largest token and cluster counts (``_FrameBatch``); every step
+    keeps the arithmetic of one call per frame, and the density noise is one draw of all the
+    frames' tokens in frame order, the numbers the reference's per-frame draws give. Also
+    returns the combination of the cluster tokens from the rows of ``values``.
     """
-    feats: list[torch.Tensor] = []
-    frames: list[torch.Tensor] = []
-    positions: list[torch.Tensor] = []
-    out_rows: list[torch.Tensor] = []
-    cols: list[torch.Tensor] = []
-    weights: list[torch.Tensor] = []
-    made = 0
-    start = 0
-    for t, (n, nc) in enumerate(zip(counts, clusters, strict=True)):
-        rows = values[start : start + n]
-        moved = changed[start : start + n]
-        start += n
-        if nc == 0:
-            continue
-        pos = torch.nonzero(keep_mask[t]).flatten()
-        dist = _frame_distances(rows, moved, None if gram is None else gram[t], pos)
-        score = density_peak_score(dist[None], min(nc, knn), generator)[0]
-        centres = torch.topk(score, nc).indices  # score descending, the reference's tie order
-        assign = dist[:, centres].argmin(dim=1)
-        assign[centres] = torch.arange(nc, device=values.device)
-        sums = group_sum(rows, assign, nc)
-        members = torch.bincount(assign, minlength=nc).to(values.dtype)
-        feats.append(sums / members[:, None])
-        frames.append(torch.full((nc,), t, dtype=torch.long, device=values.device))
-        positions.append(pos[centres])
-        out_rows.append(made + assign)  # each cluster token is the plain mean of its members
-        cols.append(torch.arange(start - n, start, device=values.device))
-        weights.append(1.0 / members.to(torch.float32)[assign])
-        made += nc
+    device = values.device
+    batch = _FrameBatch.of(counts, clusters, device)
+    rows = values[batch.row_index].masked_fill(~batch.row_valid[:, :, None], 0.0)  # [F, N, D]
+    moved = changed[batch.row_index] & batch.row_valid
+    pos = kept_pos[batch.row_index]  # [F, N]
+    dist = _batch_distances(rows, moved, pos, batch, gram)  # [F, N, N], 0 outside a frame
+    pair = batch.row_valid[:, :, None] & batch.row_valid[:, None, :]
+    score = _density_peak_scores(dist, pair, batch, knn, generator)  # -inf on padding
+    f, n = batch.row_valid.shape
+    c = max(batch.clusters)
+    centres = _centres(score, batch)
+    centre_valid = torch.arange(c, device=device)[None, :] < batch.cluster_count[:, None]
+    to_centre = torch.gather(dist, 2, centres[:, None, :].expand(f, n, c))
+    assign = to_centre.masked_fill(~centre_valid[:, None, :], math.inf).argmin(dim=2)
+    is_centre = (torch.arange(n, device=device)[None, :, None] == centres[:, None, :]) & (
+        centre_valid[:, None, :]
+    )  # [F, N, C]
+    assign = torch.where(is_centre.any(dim=2), is_centre.int().argmax(dim=2), assign)
+    onehot = (assign[:, None, :] == torch.arange(c, device=device)[None, :, None]) & (
+        batch.row_valid[:, None, :]
+    )  # [F, C, N]: one-hot matmul sums, no order-dependent scatter-add
+    sums = torch.bmm(onehot.to(values.dtype), rows)
+    members = onehot.sum(dim=2).to(values.dtype)
+    feats = (sums / members[:, :, None]).flatten(0, 1)[batch.cluster_index]
+    frames = batch.frame[:, None].expand(f, c).flatten()[batch.cluster_index]
+    positions = torch.gather(pos, 1, centres).flatten()[batch.cluster_index]
+    # each cluster token is the plain mean of its members
+    out_row = (batch.cluster_start[:, None] + assign).flatten()[batch.token_index]
+    weight = (1.0 / members.to(torch.float32)).gather(1, assign).flatten()[batch.token_index]
     sources = TokenCombination.from_entries(
-        torch.cat(out_rows), torch.cat(cols), torch.cat(weights), made, values.shape[0]
+        out_row, batch.token_col, weight, sum(batch.clusters), values.shape[0]
     )
-    return torch.cat(feats), torch.cat(frames), torch.cat(positions), sources
+    return feats, frames, positions, sources
 
 
-def _frame_distances(
-    rows: torch.Tensor, moved: torch.Tensor, gram: torch.Tensor | None, pos: torch.Tensor
-) -> torch.Tensor:
-    """Scaled distances ``[N, N]`` of one frame's kept tokens.
+def _centres(score: torch.Tensor, batch: _FrameBatch) -> torch.Tensor:
+    """Each frame's ``top-k(score, clusters)`` indices, ``[F, C]`` (0 past a frame's count).
 
-    The reference (``gram`` None) and small frames use ``cdist`` as the reference does; larger
-    ones reuse the segment Gram (``|a|^2 + |b|^2 - 2ab``) and recompute only the rows changed
-    by temporal merging.
+    Score descending in the reference's tie order: ``topk`` breaks exact ties (frequent, as
+    the density noise is below float32 resolution at 1) differently for other row lengths or
+    ``k``, so it runs on exactly each frame's tokens, batched over frames of the same sizes.
     """
-    n, d = rows.shape
-    if gram is None or n <= CDIST_DIRECT_MAX:
-        return pairwise_distance(rows)
-    g = gram[pos[:, None], pos[None, :]]
-    idx = torch.nonzero(moved).flatten()
-    if idx.numel() > 0:
-        sub = rows[idx] @ rows.T  # [C, N]
-        g[:, idx] = sub.T
-        g[idx, :] = sub
-    sq = torch.diagonal(g)
-    return (sq[:, None] + sq[None, :] - 2.0 * g).clamp_min(0.0).sqrt() / math.sqrt(d)
+    centres = torch.zeros(
+        score.shape[0], max(batch.clusters), dtype=torch.long, device=score.device
+    )
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for i, shape in enumerate(zip(batch.counts, batch.clusters, strict=True)):
+        shapes.setdefault(shape, []).append(i)
+    for (n, nc), group in shapes.items():
+        idx = torch.tensor(group, dtype=torch.long, device=score.device)
+        centres[idx, :nc] = torch.topk(score[idx, :n], nc, dim=1).indices
+    return centres
+
+
+@dataclass(frozen=True)
+class _FrameBatch:
+    """The frames of a segment that are clustered, padded to ``[F, N]`` tokens, ``[F, C]``.
+
+    Built from the host lists of token and cluster counts, so no device value is read back.
+    """
+
+    counts: list[int]  # tokens per clustered frame
+    clusters: list[int]  # clusters per clustered frame
+    frame: torch.Tensor  # [F] frame within the segment
+    row_index: torch.Tensor  # [F, N] row of ``values`` (clamped on padding)
+    row_valid: torch.Tensor  # [F, N]
+    cluster_count: torch.Tensor  # [F]
+    cluster_start: torch.Tensor  # [F] first output row of each frame's clusters
+    cluster_index: torch.Tensor  # flat [F * C] indices of the real clusters, frame-major
+    token_index: torch.Tensor  # flat [F * N] indices of the real tokens, frame-major
+    token_col: torch.Tensor  # row of ``values`` of each real token, in that order
+
+    @classmethod
+    def of(cls, counts: list[int], clusters: list[int], device: torch.device) -> _FrameBatch:
+        """Skip frames without clusters (no tokens); their rows still advance the offset."""
+        starts = [sum(counts[:t]) for t in range(len(counts))]
+        active = [t for t, nc in enumerate(clusters) if nc > 0]
+        n = max(counts[t] for t in active)
+        c = max(clusters[t] for t in active)
+        kept = [counts[t] for t in active]
+        made = [clusters[t] for t in active]
+        first = [sum(made[:i]) for i in range(len(active))]
+        token_index = [i * n + j for i, k in enumerate(kept) for j in range(k)]
+        token_col = [starts[t] + j for t in active for j in range(counts[t])]
+        cluster_index = [i * c + j for i, k in enumerate(made) for j in range(k)]
+        as_long = {"dtype": torch.long, "device": device}
+        begin = torch.tensor([starts[t] for t in active], **as_long)
+        size = torch.tensor(kept, **as_long)
+        offsets = torch.arange(n, device=device)[None, :]
+        return cls(
+            counts=kept,
+            clusters=made,
+            frame=torch.tensor(active, **as_long),
+            row_index=begin[:, None] + offsets.minimum(size[:, None] - 1),
+            row_valid=offsets < size[:, None],
+            cluster_count=torch.tensor(made, **as_long),
+            cluster_start=torch.tensor(first, **as_long),
+            cluster_index=torch.tensor(cluster_index, **as_long),
+            token_index=torch.tensor(token_index, **as_long),
+            token_col=torch.tensor(token_col, **as_long),
+        )
+
+    def groups(self, small: bool) -> list[int]:
+        """Batch rows of the frames with up to (``small``) or over ``CDIST_DIRECT_MAX`` tokens."""
+        return [i for i, k in enumerate(self.counts) if (k <= CDIST_DIRECT_MAX) == small]
+
+
+def _batch_distances(
+    rows: torch.Tensor,
+    moved: torch.Tensor,
+    pos: torch.Tensor,
+    batch: _FrameBatch,
+    gram: torch.Tensor | None,
+) -> torch.Tensor:
+    """Scaled distances ``[F, N, N]`` of each frame's kept tokens (0 on padding).
+
+    Frames of at most ``CDIST_DIRECT_MAX`` tokens, and all frames in the reference (``gram``
+    None), use ``cdist`` as the reference does; the small and large frames are batched
+    apart so that each keeps the ``cdist`` algorithm its own size selects (exact differences
+    up to that size, the matmul expansion above it; zero padding changes neither). Larger
+    frames of the fixed variant reuse the segment Gram (``|a|^2 + |b|^2 - 2ab``) and
+    recompute only the entries of the tokens changed by temporal merging.
+    """
+    f, n, d = rows.shape
+    dist = rows.new_zeros(f, n, n)
+    for small in (True, False):
+        group = batch.groups(small)
+        if not group:
+            continue
+        idx = torch.tensor(group, dtype=torch.long, device=rows.device)
+        width = max(batch.counts[i] for i in group)
+        if gram is None or small:
+            part = rows[idx, :width]
+            dist[idx, :width, :width] = pairwise_distance(part)
+            continue
+        g = gram[batch.frame[idx, None, None], pos[idx, :, None], pos[idx, None, :]]
+        fresh = torch.bmm(rows[idx], rows[idx].transpose(1, 2))  # row i . row j
+        row_moved = moved[idx, :, None]
+        col_moved = moved[idx, None, :]
+        g = torch.where(row_moved, fresh, torch.where(col_moved, fresh.transpose(1, 2), g))
+        sq = torch.diagonal(g, dim1=1, dim2=2)
+        dist[idx] = (sq[:, :, None] + sq[:, None, :] - 2.0 * g).clamp_min(0.0).sqrt() / math.sqrt(d)
+    pair = batch.row_valid[:, :, None] & batch.row_valid[:, None, :]
+    return dist.masked_fill(~pair, 0.0)
+
+
+def _density_peak_scores(
+    dist: torch.Tensor,
+    pair: torch.Tensor,
+    batch: _FrameBatch,
+    knn: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """``density_peak_score`` of each frame with its own ``k = min(clusters, knn)``, ``[F, N]``.
+
+    The mean over the ``k`` nearest is taken per distinct ``k`` on exactly ``k`` values, as a
+    one-frame call does; padded tokens score ``-inf``.
+    """
+    device = dist.device
+    ks = [min(nc, knn) for nc in batch.clusters]
+    nearest = torch.topk(dist.masked_fill(~pair, math.inf), max(ks), dim=2, largest=False).values
+    density = dist.new_zeros(dist.shape[:2])
+    for k in sorted(set(ks)):
+        idx = torch.tensor([i for i, v in enumerate(ks) if v == k], dtype=torch.long, device=device)
+        density[idx] = (-(nearest[idx, :, :k].contiguous() ** 2).mean(dim=-1)).exp()
+    draw = torch.rand(
+        (len(batch.token_col),), generator=generator, dtype=density.dtype, device=generator.device
+    ).to(device)  # the per-frame draws of the reference, in frame order
+    noise = density.new_zeros(density.numel())
+    noise[batch.token_index] = draw
+    density = density + noise.view_as(density) * DENSITY_NOISE
+    valid = batch.row_valid
+    score = density * distance_to_denser(dist, density.masked_fill(~valid, -math.inf))
+    return score.masked_fill(~valid, -math.inf)
 
 
 register_method(

@@ -19,7 +19,7 @@ from stop_core.config import PruningConfig
 from stop_core.ops import density_peak_score, finish, pairwise_distance, requested_tokens
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
-from stop_core.sink import sink_score
+from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 COSINE_EPS = 1e-8  # torch.nn.functional.cosine_similarity's default eps
@@ -30,6 +30,8 @@ class HoliTomParams(MethodParams):
     """HoliTom's knobs with the paper code's defaults (env ``T``, ``BETA``, ``D``, ``K``, ...).
 
     ``tau``: window DP threshold; ``dominant_d``: contextual share of the dynamic tokens.
+    ``score_dtype="input"``: the sink score, ``A - mu_s * sink`` and ``cos + mu_t * sink`` in
+    the attention's dtype (fp16/bf16 as in the official runs); distances stay float32.
     """
 
     tau: float = 0.8
@@ -39,6 +41,7 @@ class HoliTomParams(MethodParams):
     knn: int = 7
     max_window_size: int = 1024
     static_sink_weight: float = 0.3
+    score_dtype: str = "float32"
 
     def validate(self) -> None:
         """Check ranges: thresholds, ``beta`` and ``dominant_d`` in [0, 1], integers >= 1."""
@@ -56,6 +59,7 @@ class HoliTomParams(MethodParams):
                 raise ValueError(f"HoliTomParams.{name} must be an integer, got {value!r}")
             if value < 1:
                 raise ValueError(f"HoliTomParams.{name} must be >= 1, got {value}")
+        check_score_dtype("HoliTomParams", self.score_dtype)
 
 
 def feature_similarity(features: torch.Tensor) -> torch.Tensor:
@@ -309,17 +313,22 @@ def holitom(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     fixed = cfg.variant == "fixed"
     x = tokens.features
     t, s, d = x.shape
-    att = tokens.attention.to(device=x.device, dtype=torch.float32)
-    sink = sink_score(att, cfg.gamma)  # [S], bit-exact with the reference (§8.6)
-    cos = feature_similarity(x)  # [T-1, S]
+    in_dtype = p.score_dtype == "input"
+    att = tokens.attention.to(device=x.device)
+    att = att if in_dtype else att.float()
+    # [T, S], bit-exact with the reference (§8.6); frame t ranks with its own row (§8.17)
+    sink_rows = sink_score_rows(att, cfg.gamma, input_dtype=in_dtype)
+    sink = sink_rows[0]
+    cos = feature_similarity(x)  # [T-1, S], float32
     windows, reduced = select_windows(cos, p.tau, p.max_window_size)
     total = t * s
     r_prime = float(min(cfg.retention_ratio / ((total - float(reduced)) / total), 1))
 
     # reference: every sink term is applied (with mu = 0 they vanish except the static
     # penalty, §5.9); fixed: a term only when its SToP strength is on
-    importance = att - cfg.mu_s * sink if (not fixed or cfg.mu_s > 0) else att
-    static_score = cos + cfg.mu_t * sink if (not fixed or cfg.mu_t > 0) else cos
+    importance = att - cfg.mu_s * sink_rows if (not fixed or cfg.mu_s > 0) else att
+    split = cos.to(att.dtype) if in_dtype else cos  # STTP score in the chosen dtype
+    static_score = split + cfg.mu_t * sink_rows[:-1] if (not fixed or cfg.mu_t > 0) else split
     sink_weight = p.static_sink_weight if (not fixed or cfg.mu_s > 0) else 0.0
     contextual = fixed and p.dominant_d > 0
 
