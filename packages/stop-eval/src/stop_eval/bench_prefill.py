@@ -354,7 +354,8 @@ def add_prefill_arguments(parser: argparse.ArgumentParser) -> None:
         "--capture-dtype",
         default="model",
         choices=["model", "float32"],
-        help="dtype of the attention reduction (model = the tower's, as the reference)",
+        help="dtype of LLaVA's SigLIP attention reduction (model = the tower's, as the "
+        "reference); the Qwen-VL captures always reduce in float32",
     )
     parser.add_argument("--out", default=None, help="JSON file to write")
     parser.add_argument("--plot", default=None, help="PNG of speedup vs retention")
