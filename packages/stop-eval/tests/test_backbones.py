@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 import stop_eval
 from stop_eval.backbones import available_backbones, get_backbone, register_backbone, registry
@@ -166,3 +167,21 @@ def test_qwen3_vl_offline_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
     for row in rows[1:]:
         before, kept = (int(row.split("│")[i]) for i in (3, 4))
         assert 0 < kept < before
+
+
+def test_capture_bench_towers_come_from_the_registry() -> None:
+    from stop_eval.bench_capture import run_variant, towers
+
+    assert towers() == ("siglip", "qwen2_5_vl", "qwen3_vl")
+    bench = get_backbone("qwen3_vl").capture_bench
+    assert bench is not None and (bench.hidden, bench.layers) == (1152, 27)  # Qwen3-VL-8B
+    for variant in ("tower", "hooks"):
+        row = run_variant("qwen3_vl", variant, 2, 2, 1, "cpu", torch.float32)
+        assert (row.tower, row.variant, row.hidden, len(row.runs_s)) == (
+            "qwen3_vl",
+            variant,
+            1152,
+            1,
+        )
+    with pytest.raises(ValueError, match="no eager variant"):
+        run_variant("qwen3_vl", "eager", 2, 2, 1, "cpu", torch.float32)

@@ -190,8 +190,8 @@ def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
         "--layers",
         type=int,
         default=None,
-        help="default: the tower's real depth: 26 (SigLIP as LLaVA runs it), 32 (Qwen2.5-VL-7B), "
-        "27 (Qwen3-VL-8B)",
+        help="default: the tower's real depth (26: SigLIP as LLaVA runs it, 32: Qwen2.5-VL-7B, "
+        "27: Qwen3-VL-8B)",
     )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cpu")

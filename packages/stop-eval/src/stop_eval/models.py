@@ -1,8 +1,8 @@
 """Video LLMs behind one small interface: frames + prompt -> answer, tokens and timings.
 
-``load_video_model`` loads a checkpoint with ``from_pretrained`` (hub id or local path) or,
-without one, builds the embedded random-weight demo model of the backbone. SToP is applied
-once (``apply_stop``) and stays attached to that model instance.
+``load_backbone`` loads a checkpoint with the backbone entry's ``transformers`` class (hub id
+or local path) or, without one, builds the entry's random-weight demo model. SToP is applied
+once (the entry's adapter ``apply_stop``) and stays attached to that model instance.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import numpy as np
 import torch
 
 from stop_core import PruningConfig
-from stop_eval.backbones import available_backbones, get_backbone
+from stop_eval.backbones import get_backbone
 from stop_eval.video import VideoMeta
 
 if TYPE_CHECKING:
     from stop_eval.official_inputs import PreparedVideo
 
-BACKBONES: tuple[str, ...] = available_backbones()
+Video = Any  # np.ndarray [T, H, W, 3] decoded frames, or a PreparedVideo
 BUDGET_FACTOR = 2.0  # warn when a video feeds more than this many times the official tokens
 DECODED_RULE = "frames decoded by stop_eval.video, sized by the processor's own settings"
 
@@ -68,9 +68,6 @@ def load_backbone(
     )
     processor = AutoProcessor.from_pretrained(model)
     return loaded, processor, False
-
-
-Video = Any  # np.ndarray [T, H, W, 3] decoded frames, or a PreparedVideo
 
 
 class VideoModel:

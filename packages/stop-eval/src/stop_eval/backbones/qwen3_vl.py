@@ -45,6 +45,7 @@ def capture_runner(
 ) -> Callable[[], None]:
     """A closure running a random Qwen3-VL-8B vision tower (first ``layers`` blocks) at 512x512.
 
+    Deepstack stays on in a cut-down tower (block 0 when no real deepstack block is left);
     ``hooks`` captures the last block's attention, as the adapter does by default.
     """
     from transformers import Qwen3VLVisionConfig
@@ -55,7 +56,7 @@ def capture_runner(
     if variant == "eager":
         raise ValueError("the Qwen3-VL vision attention returns no weights: no eager variant")
     sizes = {k: v for k, v in vision_8b().items() if k != "model_type"}
-    deepstack = [i for i in sizes["deepstack_visual_indexes"] if i < layers]
+    deepstack = [i for i in sizes["deepstack_visual_indexes"] if i < layers - 1] or [0]
     sizes.update(depth=layers, deepstack_visual_indexes=deepstack)
     cfg = Qwen3VLVisionConfig(**sizes)
     cfg._attn_implementation = "sdpa"
