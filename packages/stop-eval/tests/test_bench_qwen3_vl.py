@@ -85,7 +85,7 @@ def test_prefill_tiny_writes_rows_settings_and_inputs(tmp_path, capsys) -> None:
 def test_reused_tower_pass_prunes_as_the_adapter_does(method: str) -> None:
     # the bench times pruning on one shared hooked tower pass; the adapter's own call must
     # give the same LLM inputs
-    spec = PrefillSpec("tiny", 4, 12, torch.device("cpu"), torch.float32)
+    spec = PrefillSpec("qwen3_vl", "tiny", 4, 12, torch.device("cpu"), torch.float32)
     session = Qwen3VLPrefillSession(spec)
     encoded, seconds = session.encode()
     assert seconds > 0
@@ -120,7 +120,7 @@ def test_8b_preset_is_the_bundled_config() -> None:
     assert cfg.video_token_id == real["video_token_id"] == 151656
     assert cfg.text_config.hidden_size == 4096 and cfg.vision_config.depth == 27
     # the reference cap is 256 merged tokens per frame: 16 x 16 tokens of 32 px = 512 px
-    assert frame_side("8b") == 512
+    assert frame_side("8b", "qwen3_vl") == 512
 
 
 def test_prefill_rejects_sizes_and_options_of_other_backbones() -> None:
@@ -128,7 +128,7 @@ def test_prefill_rejects_sizes_and_options_of_other_backbones() -> None:
         main(["prefill", "--backbone", "qwen3_vl", "--size", "7b", "--device", "cpu"])
     with pytest.raises(ValueError, match="unknown Qwen3-VL size '7b'"):
         model_config("7b")
-    spec = PrefillSpec("tiny", 2, 4, torch.device("cpu"), torch.float32, torch.float32)
+    spec = PrefillSpec("qwen3_vl", "tiny", 2, 4, torch.device("cpu"), torch.float32, torch.float32)
     with pytest.raises(ValueError, match="capture-dtype"):
         Qwen3VLPrefillSession(spec)
 
@@ -141,7 +141,7 @@ def test_capture_bench_qwen3_vl_tower_is_the_8b_tower_at_the_reference_cap() -> 
     assert (bench.hidden, bench.layers) == (vision["hidden_size"], vision["depth"]) == (1152, 27)
     assert bench.variants == ("tower", "hooks")
     # 32 patches of 16 px per side = 512 px, 2 x 2 merged: 256 tokens per temporal group
-    assert CAPTURE_SIDE * vision["patch_size"] == frame_side("8b") == 512
+    assert CAPTURE_SIDE * vision["patch_size"] == frame_side("8b", "qwen3_vl") == 512
     assert (CAPTURE_SIDE // vision["spatial_merge_size"]) ** 2 == 256
     row = run_variant("qwen3_vl", "hooks", 2, 1, 1, "cpu", torch.float32)
     assert (row.tower, row.variant, row.layers, row.hidden) == ("qwen3_vl", "hooks", 1, 1152)

@@ -173,7 +173,7 @@ def run_prefill_benchmark(
 ) -> PrefillRun:
     """Time every method x retention (plus the unpruned model) on one random video."""
     dev = torch.device(device)
-    spec = PrefillSpec(size, frames, text_tokens, dev, dtype, capture_dtype)
+    spec = PrefillSpec(backbone, size, frames, text_tokens, dev, dtype, capture_dtype)
     session = prefill_bench(backbone, size).session(spec, model)
     model = session.model
     clock = StageClock(dev)

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from stop_core.adapter import SampleAccounting
     from stop_eval.backbones.base import PrefillSpec
 
-BACKBONE = "llava_ov"
 ALL_NEEDS = frozenset({"attention", "keys", "frame_embeddings"})
 # SigLIP-so400m as LLaVA runs it (26 layers, no head); also ``stop-bench capture``'s tower
 SO400M = {
@@ -112,6 +111,7 @@ class LlavaPrefillSession:
     def __init__(self, spec: PrefillSpec, model: torch.nn.Module | None = None) -> None:
         from stop_llava import LlavaStopAdapter
 
+        self.backbone = spec.backbone
         self.model = (model if model is not None else build_model(spec.size, dtype=spec.dtype)).to(
             device=spec.device, dtype=spec.dtype
         )
@@ -124,7 +124,7 @@ class LlavaPrefillSession:
         self.probe = LlavaStopAdapter(
             self.model,
             PruningConfig("none"),
-            BACKBONE,
+            spec.backbone,
             capture=ALL_NEEDS,
             capture_dtype=spec.capture_dtype,
         )
@@ -164,7 +164,7 @@ class LlavaPrefillSession:
         """Prune, lay out and rebuild the sequence with ``cfg`` (``LlavaStopAdapter.assemble``)."""
         from stop_llava import LlavaStopAdapter
 
-        adapter = LlavaStopAdapter(self.model, cfg, BACKBONE)
+        adapter = LlavaStopAdapter(self.model, cfg, self.backbone)
 
         def run(encoded: dict[str, Any]) -> tuple[dict[str, Any], SampleAccounting]:
             prepared = adapter.assemble(dict(self.base_inputs), encoded)

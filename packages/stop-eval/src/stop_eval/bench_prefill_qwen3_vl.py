@@ -8,7 +8,7 @@ The video is fed as the processor would: ``frames`` frames of ``side x side`` pi
 temporal groups of ``temporal_patch_size``; the prompt holds, per group, a timestamp text of
 ``TIMESTAMP_TOKENS`` tokens, ``<|vision_start|>``, the group's placeholders and
 ``<|vision_end|>``. At ``8b`` the side is the largest square within the reference per-frame
-cap (``max_pixels`` of the ``qwen3_vl`` entry: 256 merged tokens), i.e. 512 x 512 pixels.
+cap (the backbone entry's ``max_pixels``: 256 merged tokens), i.e. 512 x 512 pixels.
 Pixel values and text ids are random.
 """
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from stop_core.adapter import SampleAccounting
     from stop_eval.backbones.base import PrefillSpec
 
-BACKBONE = "qwen3_vl"
 SIZES: tuple[str, ...] = ("tiny", "8b")
 ALL_NEEDS = frozenset({"attention", "keys", "frame_embeddings"})
 TINY_SIDE = 128  # 8 x 8 patches of 16 px -> 4 x 4 merged tokens per temporal group
@@ -82,13 +81,13 @@ def build_model(
     return model
 
 
-def frame_side(size: str) -> int:
-    """Square frame side in pixels: the reference cap's largest square at ``8b``."""
+def frame_side(size: str, backbone: str) -> int:
+    """Square frame side in pixels: at ``8b`` the largest within ``backbone``'s reference cap."""
     if size != "8b":
         return TINY_SIDE
     from stop_eval.backbones import get_backbone
 
-    entry = get_backbone(BACKBONE)
+    entry = get_backbone(backbone)
     factor, cap = entry.factor, entry.max_pixels  # type: ignore[attr-defined]
     return math.isqrt(cap) // factor * factor
 
@@ -128,7 +127,7 @@ class Qwen3VLPrefillSession:
         self.model.to(device=dev, dtype=spec.dtype)
         cfg = self.model.config
         vision = cfg.vision_config
-        side = frame_side(spec.size)
+        side = frame_side(spec.size, spec.backbone)
         merge, tp, patch = vision.spatial_merge_size, vision.temporal_patch_size, vision.patch_size
         if side % (patch * merge):
             raise ValueError(f"frame side {side} is not a multiple of {patch * merge}")
@@ -170,7 +169,7 @@ class Qwen3VLPrefillSession:
             "video_grid_thw": self.grid,
         }
         # one probe captures everything once; every configuration reuses that tower pass
-        self.probe = make_adapter(self.model, PruningConfig("none"), BACKBONE)
+        self.probe = make_adapter(self.model, PruningConfig("none"), spec.backbone)
         self.probe.needs = ALL_NEEDS
         self.capture_gflops = (
             capture_flops(groups, h * w, vision.hidden_size, vision.num_heads) / 1e9
@@ -205,7 +204,7 @@ class Qwen3VLPrefillSession:
         """
         from stop_qwen import make_adapter
 
-        adapter = make_adapter(self.model, cfg, BACKBONE)
+        adapter = make_adapter(self.model, cfg, self.spec.backbone)
 
         def run(encoded: Any) -> tuple[dict[str, Any], SampleAccounting]:  # noqa: ANN401
             adapter._encode = lambda pixels, grid: encoded  # type: ignore[method-assign]

@@ -65,9 +65,11 @@ class PrefillSession(Protocol):
 class PrefillSpec:
     """What ``stop-bench prefill`` asks of a backbone: model size, video length, prompt, dtypes.
 
-    ``capture_dtype`` None: the attention reduction runs in the tower's dtype.
+    ``backbone`` is the entry's name (the adapter's backbone); ``capture_dtype`` None: the
+    attention reduction runs in the tower's dtype.
     """
 
+    backbone: str
     size: str
     frames: int
     text_tokens: int
