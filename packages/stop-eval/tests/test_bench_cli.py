@@ -64,3 +64,15 @@ def test_capture_bench_runs_each_variant(tmp_path, capsys) -> None:
     assert [r["variant"] for r in rows] == ["tower", "hooks", "eager"]
     assert all(r["median_s"] > 0 and r["peak_mb"] > 0 for r in rows)
     assert "x tower" in capsys.readouterr().out
+
+
+def test_prefill_backbone_option_defaults_to_llava_ov() -> None:
+    from stop_eval.bench_cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["prefill"])
+    assert (args.backbone, args.size) == ("llava_ov", "tiny")
+    args = parser.parse_args(["prefill", "--backbone", "qwen3_vl", "--size", "8b"])
+    assert (args.backbone, args.size) == ("qwen3_vl", "8b")
+    capture = parser.parse_args(["capture", "--tower", "qwen3_vl"])
+    assert capture.tower == "qwen3_vl"

@@ -4,9 +4,10 @@ Each variant runs in its own process (CPU peak memory is the process's maximum r
 on CUDA, ``max_memory_allocated``); time is the median of ``repeats`` after one warm-up. Towers
 have random weights at real sizes: SigLIP-so400m as LLaVA runs it (26 layers; variants
 ``tower``, ``hooks`` on q/k, ``eager`` with ``output_attentions``) or a backbone's own tower
-from its registry entry (Qwen2.5-VL: the 7B vision transformer at 448x448, variants ``tower``
-and ``hooks``, a pre-hook on the last full-attention block; its attention module returns no
-weights, so there is no eager variant).
+from its registry entry (Qwen2.5-VL: the 7B vision transformer at 448x448, a pre-hook on the
+last full-attention block; Qwen3-VL: the 8B vision transformer from its bundled config at
+512x512, 256 merged tokens per temporal group, a pre-hook on the last block; both have
+variants ``tower`` and ``hooks`` only: their attention modules return no weights).
 """
 
 from __future__ import annotations
@@ -25,17 +26,10 @@ import torch
 
 from stop_eval.backbones import registered
 from stop_eval.backbones.base import CaptureBench
+from stop_eval.bench_prefill_llava import SO400M
 
 VARIANTS: tuple[str, ...] = ("tower", "hooks", "eager")
 SIGLIP = "siglip"
-SO400M = {
-    "hidden_size": 1152,
-    "intermediate_size": 4304,
-    "num_hidden_layers": 26,
-    "num_attention_heads": 16,
-    "image_size": 384,
-    "patch_size": 14,
-}
 
 
 @dataclass(frozen=True)

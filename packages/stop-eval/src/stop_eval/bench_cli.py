@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     prune = sub.add_parser("prune", help="latency of stop_core.prune per method, SToP off/on")
     add_prune_arguments(prune)
     capture = sub.add_parser(
-        "capture", help="attention-capture overhead vs an unhooked and an eager SigLIP tower"
+        "capture",
+        help="attention-capture overhead vs an unhooked (and, for SigLIP, an eager) tower",
     )
     add_capture_arguments(capture)
     prefill = sub.add_parser(
@@ -62,13 +63,13 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "prefill":
         from rich.console import Console
 
-        rows = run_prefill(args)
-        Console(width=180).print(format_prefill_table(rows))
+        run = run_prefill(args)
+        Console(width=180).print(format_prefill_table(run))
         if args.out:
-            write_json(rows, Path(args.out), run_settings(args))
+            write_json(run.rows, Path(args.out), {**run_settings(args), "inputs": run.inputs})
             print(f"wrote {args.out}")
         if args.plot:
-            plot_speedup(rows, Path(args.plot))
+            plot_speedup(run.rows, Path(args.plot))
             print(f"wrote {args.plot}")
     elif args.command == "gpu-check":
         status = run_gpu_check(args)

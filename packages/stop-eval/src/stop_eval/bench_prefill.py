@@ -2,7 +2,9 @@
 
 One tower pass (with every capture hook) is shared by all configurations; each configuration
 then prunes, lays out, rebuilds the sequence and runs the language-model prefill (and a short
-greedy decode). Random weights at real sizes (e.g. LLaVA-OV-0.5B: SigLIP-so400m + Qwen2-0.5B).
+greedy decode). Random weights at real sizes (e.g. LLaVA-OV-0.5B: SigLIP-so400m + Qwen2-0.5B,
+Qwen3-VL-8B from its own config). What is backbone-specific (the model of a size, its video
+inputs, its adapter) is the backbone entry's ``prefill_bench`` session; this module times it.
 On CUDA stages are timed with CUDA events after a warm-up; on CPU with ``perf_counter``.
 """
 
@@ -21,56 +23,12 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from stop_core import PruningConfig
-from stop_eval.backbones import DEFAULT_BACKBONE
-from stop_eval.bench_capture import SO400M
-from stop_eval.flops import capture_flops, decoder_shape, prefill_flops
+from stop_eval.backbones import DEFAULT_BACKBONE, get_backbone, registered
+from stop_eval.backbones.base import PrefillBench, PrefillSpec
+from stop_eval.flops import decoder_shape, prefill_flops
 
-BACKBONE = DEFAULT_BACKBONE  # the LLaVA-OneVision models below (bilinear pooling, one newline)
-SIZES: dict[str, dict[str, dict[str, int]]] = {
-    "tiny": {
-        "vision": {
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": 112,
-            "patch_size": 14,
-        },
-        "text": {
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "vocab_size": 512,
-        },
-    },
-    "0.5b": {  # LLaVA-OneVision-0.5B: SigLIP-so400m (26 layers as run) + Qwen2-0.5B
-        "vision": SO400M,
-        "text": {
-            "hidden_size": 896,
-            "intermediate_size": 4864,
-            "num_hidden_layers": 24,
-            "num_attention_heads": 14,
-            "num_key_value_heads": 2,
-            "vocab_size": 151936,
-        },
-    },
-    "7b": {  # LLaVA-OneVision-7B: SigLIP-so400m + Qwen2-7B (run it in bfloat16 on a CPU)
-        "vision": SO400M,
-        "text": {
-            "hidden_size": 3584,
-            "intermediate_size": 18944,
-            "num_hidden_layers": 28,
-            "num_attention_heads": 28,
-            "num_key_value_heads": 4,
-            "vocab_size": 152064,
-        },
-    },
-}
 METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
 RETENTIONS: tuple[float, ...] = (0.25, 0.15, 0.1)
-ALL_NEEDS = frozenset({"attention", "keys", "frame_embeddings"})
 
 
 @dataclass
@@ -101,36 +59,37 @@ class PrefillRow:
     peak_mb: float = 0.0
 
 
-def build_model(size: str, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
-    """A random-weight LLaVA-OneVision model of the given size preset, created in ``dtype``.
+@dataclass
+class PrefillRun:
+    """A run's rows and what was fed: backbone, size and the video's inputs description."""
 
-    Created directly in ``dtype`` (not cast afterwards) so a 7B model never exists in float32.
-    """
-    from transformers import (
-        LlavaOnevisionConfig,
-        LlavaOnevisionForConditionalGeneration,
-        Qwen2Config,
-        SiglipVisionConfig,
-    )
+    backbone: str
+    size: str
+    inputs: dict[str, Any]
+    rows: list[PrefillRow]
 
-    if size not in SIZES:
-        raise ValueError(f"unknown size {size!r}; known: {sorted(SIZES)}")
-    torch.manual_seed(seed)
-    preset = SIZES[size]
-    image = preset["vision"]["image_size"]
-    cfg = LlavaOnevisionConfig(
-        vision_config=SiglipVisionConfig(**preset["vision"], vision_use_head=False),
-        text_config=Qwen2Config(**preset["text"]),
-        image_token_index=preset["text"]["vocab_size"] - 2,
-        video_token_index=preset["text"]["vocab_size"] - 1,
-        vision_feature_layer=-1,
-        vision_feature_select_strategy="full",
-        image_grid_pinpoints=[[image, image]],
-    )
-    model = LlavaOnevisionForConditionalGeneration._from_config(cfg, dtype=dtype).eval()
-    model.generation_config.pad_token_id = 0
-    model.generation_config.eos_token_id = None
-    return model
+
+def prefill_backbones() -> tuple[str, ...]:
+    """Backbones whose registry entry brings a ``stop-bench prefill`` session."""
+    return tuple(e.name for e in registered() if e.prefill_bench is not None)
+
+
+def prefill_sizes() -> tuple[str, ...]:
+    """Every size preset of any prefill backbone (each backbone checks its own)."""
+    sizes = [s for e in registered() if e.prefill_bench is not None for s in e.prefill_bench.sizes]
+    return tuple(dict.fromkeys(sizes))
+
+
+def prefill_bench(backbone: str, size: str) -> PrefillBench:
+    """The registry's prefill bench of ``backbone``, checking that it has ``size``."""
+    bench = get_backbone(backbone).prefill_bench
+    if bench is None:
+        raise ValueError(
+            f"backbone {backbone!r} has no prefill benchmark; known: {list(prefill_backbones())}"
+        )
+    if size not in bench.sizes:
+        raise ValueError(f"backbone {backbone!r} has no size {size!r}; known: {list(bench.sizes)}")
+    return bench
 
 
 class StageClock:
@@ -210,35 +169,22 @@ def run_prefill_benchmark(
     dtype: torch.dtype = torch.float32,
     model: torch.nn.Module | None = None,
     capture_dtype: torch.dtype | None = None,
-) -> list[PrefillRow]:
+    backbone: str = DEFAULT_BACKBONE,
+) -> PrefillRun:
     """Time every method x retention (plus the unpruned model) on one random video."""
-    from stop_llava import LlavaStopAdapter
-
     dev = torch.device(device)
-    model = (model or build_model(size, dtype=dtype)).to(device=dev, dtype=dtype)
+    spec = PrefillSpec(backbone, size, frames, text_tokens, dev, dtype, capture_dtype)
+    session = prefill_bench(backbone, size).session(spec, model)
+    model = session.model
     clock = StageClock(dev)
-    vision_cfg = model.config.vision_config
-    side = vision_cfg.image_size
-    pixels = torch.randn(1, frames, 3, side, side, device=dev, dtype=dtype)
-    # capture everything once; every configuration reuses that tower pass
-    probe = LlavaStopAdapter(
-        model, PruningConfig("none"), BACKBONE, capture=ALL_NEEDS, capture_dtype=capture_dtype
-    )
-    per_video = frames * probe.hf_tokens_per_frame + 1
-    video_id = model.config.video_token_id
-    g = torch.Generator().manual_seed(0)
-    text = torch.randint(10, model.config.text_config.vocab_size - 2, (text_tokens,), generator=g)
-    half = text_tokens // 2
-    ids = torch.cat([text[:half], torch.full((per_video,), video_id), text[half:]])[None].to(dev)
-    base_inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
-    _, vision_s = median_time(clock, lambda: model.model.get_video_features(pixels), repeats)
+    _, vision_s = median_time(clock, session.vision, repeats)
     in_hooks: list[float] = []
 
-    def hooked() -> dict[str, Any]:
-        out = probe.encode_videos(pixels)
-        in_hooks.append(out["capture_seconds"])
-        return out
+    def hooked() -> Any:  # noqa: ANN401
+        encoded, seconds = session.encode()
+        in_hooks.append(seconds)
+        return encoded
 
     encoded, hooked_s = median_time(clock, hooked, repeats)
     # the capture's cost is the work done in its hooks, timed directly; the hooked-minus-plain
@@ -246,10 +192,8 @@ def run_prefill_benchmark(
     capture_s = statistics.median(in_hooks[-repeats:])
     tower_delta_s = hooked_s - vision_s
     shape = decoder_shape(model.config.text_config)
-    patches = (side // vision_cfg.patch_size) ** 2
-    capture_gflops = (
-        capture_flops(frames, patches, vision_cfg.hidden_size, vision_cfg.num_attention_heads) / 1e9
-    )
+    capture_gflops = session.capture_gflops
+    presets = get_backbone(backbone).presets_backbone  # the backbone's own SToP presets
 
     settings = [("none", 1.0)] + [(m, r) for m in methods for r in retentions]
     rows: list[PrefillRow] = []
@@ -257,13 +201,14 @@ def run_prefill_benchmark(
         cfg = (
             PruningConfig("none")
             if method == "none"
-            else PruningConfig.preset(method, retention_ratio=ratio, use_stop=use_stop)
+            else PruningConfig.preset(
+                method, backbone=presets, retention_ratio=ratio, use_stop=use_stop
+            )
         )
-        adapter = LlavaStopAdapter(model, cfg, BACKBONE)
-        prepared, prune_s = median_time(
-            clock, lambda adapter=adapter: adapter.assemble(dict(base_inputs), encoded), repeats
+        prune = session.pruner(cfg)
+        (prepared, record), prune_s = median_time(
+            clock, lambda prune=prune: prune(encoded), repeats
         )
-        record = adapter.accounting[0]
         _, prefill_s = median_time(clock, lambda p=prepared: model(**p, logits_to_keep=1), repeats)
 
         steps = StepClock(dev)
@@ -309,14 +254,19 @@ def run_prefill_benchmark(
         row.efficiency = row.prefill_speedup / row.ideal_speedup
         row.overhead_share = (row.capture_ms + row.prune_ms) / row.prefill_ms
         row.capture_flop_share = row.capture_gflops / row.prefill_gflops
-    return rows
+    return PrefillRun(backbone=backbone, size=size, inputs=dict(session.inputs), rows=rows)
 
 
-def format_prefill_table(rows: list[PrefillRow]) -> Any:  # noqa: ANN401 - rich Table
-    """A rich table of the rows."""
+def format_prefill_table(run: PrefillRun) -> Any:  # noqa: ANN401 - rich Table
+    """A rich table of the run's rows, titled with the backbone, size and video fed."""
     from rich.table import Table
 
-    table = Table(title=f"LLM prefill with pruning ({rows[0].frames} frames)")
+    rows = run.rows
+    height, width = run.inputs["frame_size"]
+    table = Table(
+        title=f"LLM prefill with pruning: {run.backbone} {run.size}, {rows[0].frames} frames "
+        f"of {height}x{width}, {run.inputs['visual_tokens']} visual tokens"
+    )
     cols = (
         "method",
         "r",
@@ -383,7 +333,15 @@ def plot_speedup(rows: list[PrefillRow], path: Path) -> None:
 
 def add_prefill_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``stop-bench prefill``."""
-    parser.add_argument("--size", default="tiny", choices=sorted(SIZES))
+    parser.add_argument(
+        "--backbone",
+        default=DEFAULT_BACKBONE,
+        choices=prefill_backbones(),
+        help="the backbone registry entry whose random-weight model is run",
+    )
+    parser.add_argument(
+        "--size", default="tiny", choices=prefill_sizes(), help="the backbone's size preset"
+    )
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--retentions", type=float, nargs="+", default=list(RETENTIONS))
@@ -396,17 +354,23 @@ def add_prefill_arguments(parser: argparse.ArgumentParser) -> None:
         "--capture-dtype",
         default="model",
         choices=["model", "float32"],
-        help="dtype of the attention reduction (model = the tower's, as the reference)",
+        help="dtype of LLaVA's SigLIP attention reduction (model = the tower's, as the "
+        "reference); the Qwen-VL captures always reduce in float32",
     )
     parser.add_argument("--out", default=None, help="JSON file to write")
     parser.add_argument("--plot", default=None, help="PNG of speedup vs retention")
 
 
-def run_from_args(args: argparse.Namespace) -> list[PrefillRow]:
+def run_from_args(args: argparse.Namespace) -> PrefillRun:
     """Run with parsed ``add_prefill_arguments`` options."""
     if args.frames < 1 or args.repeats < 1 or args.new_tokens < 2:
         raise SystemExit("--frames and --repeats must be >= 1 and --new-tokens >= 2")
+    try:
+        prefill_bench(args.backbone, args.size)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     return run_prefill_benchmark(
+        backbone=args.backbone,
         size=args.size,
         frames=args.frames,
         methods=tuple(args.methods),

@@ -7,7 +7,10 @@ from typing import Any
 import torch
 
 from stop_eval import official_inputs
+from stop_eval.backbones.base import PrefillBench
 from stop_eval.backbones.llava_family import LlavaBackbone
+from stop_eval.bench_prefill_llava import SIZES as PREFILL_SIZES
+from stop_eval.bench_prefill_llava import LlavaPrefillSession
 
 
 def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
@@ -28,6 +31,7 @@ BACKBONE = LlavaBackbone(
     demo_builder=build_demo,
     reader=official_inputs.llava_video,
     capture_tower="siglip",
+    prefill_bench=PrefillBench(sizes=tuple(PREFILL_SIZES), session=LlavaPrefillSession),
     demo_note="The LLaVA demo tower has four planted attention sinks so that SToP has sinks "
     "to find. ",
 )

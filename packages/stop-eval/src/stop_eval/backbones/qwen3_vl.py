@@ -4,7 +4,8 @@ No official SToP evaluation exists for Qwen3-VL; its reference rule keeps Qwen2.
 ``nframes`` 32 and 4 to 256 merged tokens per frame, i.e. ``min_pixels 4 * 32**2`` and
 ``max_pixels 256 * 32**2`` (docs/spec/EVAL.md). The SToP presets are Qwen2.5-VL's, which
 stop_core registers under this name. ``inspect`` without ``--model`` reads
-Qwen3-VL-8B-Instruct's own configuration from the package data.
+Qwen3-VL-8B-Instruct's own configuration from the package data; ``stop-bench capture`` and
+``prefill`` run random weights at its sizes.
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ from typing import Any
 import torch
 
 from stop_eval import official_inputs
-from stop_eval.backbones.base import CaptureBench
+from stop_eval.backbones.base import CaptureBench, PrefillBench
 from stop_eval.backbones.qwen_family import QwenBackbone
+from stop_eval.bench_prefill_qwen3_vl import SIZES as PREFILL_SIZES
+from stop_eval.bench_prefill_qwen3_vl import Qwen3VLPrefillSession
 
 CONFIG_DIR = "Qwen3-VL-8B-Instruct"
-CAPTURE_SIDE = 28  # 448 / 16 patches per side
+CAPTURE_SIDE = 32  # 512 / 16 patches per side: 16 x 16 = 256 merged tokens, the reference cap
+
+
+def vision_8b() -> dict[str, Any]:
+    """The Qwen3-VL-8B vision tower's config, from the bundled ``config.json``."""
+    path = Path(__file__).resolve().parent.parent / "data" / "hf-configs" / CONFIG_DIR
+    return json.loads((path / "config.json").read_text(encoding="utf-8"))["vision_config"]
 
 
 def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
@@ -31,36 +40,32 @@ def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
     return build_demo_qwen3_vl(seed)
 
 
-def vision_8b() -> dict[str, Any]:
-    """Qwen3-VL-8B-Instruct's ``vision_config`` from the packaged ``config.json``."""
-    path = Path(__file__).resolve().parent.parent / "data" / "hf-configs" / CONFIG_DIR
-    return json.loads((path / "config.json").read_text())["vision_config"]
-
-
 def capture_runner(
     variant: str, frames: int, layers: int, device: str, dtype: torch.dtype
 ) -> Callable[[], None]:
-    """A closure running a random Qwen3-VL-8B vision tower (deepstack on) on a 448x448 video.
+    """A closure running a random Qwen3-VL-8B vision tower (first ``layers`` blocks) at 512x512.
 
-    The capture hooks the last block (all Qwen3-VL vision blocks attend over whole frames).
+    Deepstack stays on in a cut-down tower (block 0 when no real deepstack block is left);
+    ``hooks`` captures the last block's attention, as the adapter does by default.
     """
-    from transformers import Qwen3VLConfig
+    from transformers import Qwen3VLVisionConfig
     from transformers.models.qwen3_vl.modeling_qwen3_vl import Qwen3VLVisionModel
 
     from stop_qwen.capture import QwenVisionAttentionCapture
 
     if variant == "eager":
         raise ValueError("the Qwen3-VL vision attention returns no weights: no eager variant")
-    torch.manual_seed(0)
-    real = vision_8b()
-    deepstack = [i for i in real["deepstack_visual_indexes"] if i < layers - 1] or [0]
-    sizes = {**real, "depth": layers, "deepstack_visual_indexes": deepstack}
-    cfg = Qwen3VLConfig(vision_config=sizes).vision_config
+    sizes = {k: v for k, v in vision_8b().items() if k != "model_type"}
+    deepstack = [i for i in sizes["deepstack_visual_indexes"] if i < layers - 1] or [0]
+    sizes.update(depth=layers, deepstack_visual_indexes=deepstack)
+    cfg = Qwen3VLVisionConfig(**sizes)
     cfg._attn_implementation = "sdpa"
-    tower = Qwen3VLVisionModel(cfg).to(device=device, dtype=dtype).eval()
+    torch.manual_seed(0)
+    with torch.device(device):
+        tower = Qwen3VLVisionModel._from_config(cfg, dtype=dtype).eval()
     t = max(1, frames // sizes["temporal_patch_size"])
     grid = torch.tensor([[t, CAPTURE_SIDE, CAPTURE_SIDE]], device=device)
-    width = 3 * sizes["temporal_patch_size"] * sizes["patch_size"] ** 2
+    width = sizes["in_channels"] * sizes["temporal_patch_size"] * sizes["patch_size"] ** 2
     pixels = torch.randn(t * CAPTURE_SIDE * CAPTURE_SIDE, width, device=device, dtype=dtype)
 
     @torch.no_grad()
@@ -89,6 +94,7 @@ BACKBONE = QwenBackbone(
     capture_bench=CaptureBench(
         runner=capture_runner, hidden=vision_8b()["hidden_size"], layers=vision_8b()["depth"]
     ),
+    prefill_bench=PrefillBench(sizes=PREFILL_SIZES, session=Qwen3VLPrefillSession),
     factor=32,
     min_pixels=4 * 32 * 32,
     max_pixels=256 * 32 * 32,
