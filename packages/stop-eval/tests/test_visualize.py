@@ -14,7 +14,7 @@ from PIL import Image
 
 from stop_core import PrunedVideo
 from stop_eval.cli import main
-from stop_eval.demo_data import moving_square, write_clip
+from stop_eval.demo_data import HEIGHT, WIDTH, moving_square, write_clip
 from stop_eval.demo_model import DEMO_SIZE, SINK_PATCHES
 from stop_eval.visualize import check_choices, kept_map, sink_survival, top_sink_positions
 
@@ -179,3 +179,28 @@ def test_survival_counts_merged_tokens_where_placed():
     assert sink_survival(kept, [1, 2]) == {"any_frame": 0.0, "per_frame": 0.0}
     assert top_sink_positions(torch.tensor([0.1, 0.9, 0.5, 0.0]), 2) == [1, 2]
     assert top_sink_positions(torch.tensor([0.1, 0.9]), 5) == [1, 0]
+
+
+def test_checkpoint_sees_the_official_inputs(tmp_path):
+    """With ``--model`` the tower gets the official qwen-vl-utils size, not the processor's."""
+    from qwen_vl_utils.vision_process import smart_resize
+
+    from stop_eval.demo_model import build_demo
+
+    model, processor = build_demo("qwen2_5_vl")
+    ckpt = tmp_path / "ckpt"
+    model.save_pretrained(ckpt)
+    processor.save_pretrained(ckpt)
+    video = tmp_path / "square.mp4"
+    write_clip(video, moving_square, frames=12)
+    out = tmp_path / "vis"
+    main(
+        [
+            "visualize", "--video", str(video), "--backbone", "qwen2_5_vl", "--model", str(ckpt),
+            "--device-map", "none", "--dtype", "float32", "--frames", "4", "--out", str(out),
+        ]
+    )  # fmt: skip
+    summary = json.loads((out / "survival.json").read_text())
+    h, w = smart_resize(HEIGHT, WIDTH, factor=28, min_pixels=4 * 28 * 28, max_pixels=256 * 28 * 28)
+    assert summary["grid"] == [h // 28, w // 28] != [DEMO_SIZE // 28, DEMO_SIZE // 28]
+    assert summary["token_frames"] == 2  # 4 frames, temporal patch 2

@@ -32,6 +32,7 @@ from stop_core import (
     sink_score,
 )
 from stop_eval.backbones import available_backbones, get_backbone
+from stop_eval.official_inputs import PROTOCOLS, PreparedVideo
 from stop_eval.video import VideoMeta, load_video
 
 DEFAULT_TOP_K = 4
@@ -142,15 +143,24 @@ def check_choices(backbone: str, method: str) -> None:
         raise ValueError(f"method {method!r} does not use SToP; choose one of {usable}")
 
 
+def display_frames(frames: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Prepared frames (uint8 ``[T, H, W, 3]`` or float 0..255 ``[T, 3, H, W]``) as uint8 HWC."""
+    if isinstance(frames, torch.Tensor):
+        frames = frames.detach().cpu().numpy()
+    if frames.ndim == 4 and frames.shape[1] == 3 and frames.shape[-1] != 3:
+        frames = frames.transpose(0, 2, 3, 1)
+    return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+
+
 def encode(
     model: torch.nn.Module,
     processor: Any,  # noqa: ANN401 - a transformers processor
     backbone: str,
-    frames: np.ndarray,
+    frames: np.ndarray | PreparedVideo,
     meta: VideoMeta,
     cfg: PruningConfig,
 ) -> VideoTokens:
-    """The ``VideoTokens`` the backbone's adapter would prune for these decoded frames."""
+    """The ``VideoTokens`` the backbone's adapter would prune for this video."""
     return get_backbone(backbone).encode_tokens(model, processor, frames, meta, cfg)
 
 
@@ -227,11 +237,17 @@ def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]
         retention_ratio=args.retention,
         variant=args.variant,
     )
-    frames, meta = load_video(args.video, args.frames)
     torch.manual_seed(args.seed)
     model, processor, random_weights = load_model(args)
     model.eval()
-    tokens = encode(model, processor, args.backbone, frames, meta, cfg)
+    entry = get_backbone(args.backbone)
+    if random_weights:  # the demo's processor is fixed-size by design: decoded frames
+        frames, meta = load_video(args.video, args.frames)
+        tokens = encode(model, processor, args.backbone, frames, meta, cfg)
+    else:  # a checkpoint sees exactly what the official evaluation feeds it
+        prepared = entry.prepare(args.video, frames=args.frames, protocol=args.protocol)
+        frames, meta = display_frames(prepared.frames), prepared.meta
+        tokens = encode(model, processor, args.backbone, prepared, meta, cfg)
     vis = analyse(
         tokens,
         frames,
@@ -277,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="reference",
         choices=["reference", "fixed"],
         help="reference: the official code, quirks included; fixed: its bugs corrected",
+    )
+    p.add_argument(
+        "--protocol",
+        default="reference",
+        choices=list(PROTOCOLS),
+        help="input rule for a checkpoint (--model): reference = the official evaluation's",
     )
     p.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="sink positions to track")
     p.add_argument("--show-frames", type=int, default=DEFAULT_SHOWN_FRAMES)

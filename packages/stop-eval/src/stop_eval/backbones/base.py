@@ -243,11 +243,15 @@ class Backbone(ABC):
         self,
         model: torch.nn.Module,
         processor: Any,  # noqa: ANN401
-        frames: np.ndarray,
+        frames: np.ndarray | PreparedVideo,
         meta: VideoMeta,
         cfg: PruningConfig,
     ) -> VideoTokens:
-        """The ``VideoTokens`` the adapter would prune for these decoded frames."""
+        """The ``VideoTokens`` the adapter would prune for this video.
+
+        A ``PreparedVideo`` is fed as prepared (the official rule); decoded ``[T, H, W, 3]``
+        frames are sized by the processor's own settings.
+        """
 
     def demo_sinks(self) -> tuple[tuple[int, ...], int] | None:
         """(patch indices, patches per side) of the demo's planted attention sinks, if any."""

@@ -138,15 +138,18 @@ class LlavaBackbone(Backbone):
         self,
         model: torch.nn.Module,
         processor: Any,  # noqa: ANN401
-        frames: np.ndarray,
+        frames: np.ndarray | PreparedVideo,
         meta: VideoMeta,
         cfg: PruningConfig,
     ) -> VideoTokens:
-        """Pooled SigLIP tokens (with the capture the method needs) of decoded frames."""
+        """Pooled SigLIP tokens (with the capture the method needs) of one video."""
         from stop_llava.adapter import LlavaStopAdapter
 
         device = next(model.parameters()).device
-        batch = processor.video_processor(videos=[frames], return_tensors="pt")
+        if isinstance(frames, np.ndarray):
+            batch = self.decoded_inputs(processor.video_processor, None, [(frames, meta)])
+        else:
+            batch = self.processor_inputs(processor.video_processor, None, [frames])
         adapter = LlavaStopAdapter(model, cfg, self.name)
         return adapter.encode_video_tokens(batch["pixel_values_videos"].to(device))[0]
 

@@ -197,18 +197,16 @@ class QwenBackbone(Backbone):
         self,
         model: torch.nn.Module,
         processor: Any,  # noqa: ANN401
-        frames: np.ndarray,
+        frames: np.ndarray | PreparedVideo,
         meta: VideoMeta,
         cfg: PruningConfig,
     ) -> VideoTokens:
-        """Merged vision tokens (with the captured attention) of decoded frames."""
+        """Merged vision tokens (with the captured attention) of one video."""
         device = next(model.parameters()).device
-        batch = processor.video_processor(
-            videos=[frames],
-            return_tensors="pt",
-            video_metadata=[decoded_metadata(frames, meta)],
-            do_sample_frames=False,
-        )
+        if isinstance(frames, np.ndarray):
+            batch = self.decoded_inputs(processor.video_processor, None, [(frames, meta)])
+        else:
+            batch = self.processor_inputs(processor.video_processor, None, [frames])
         adapter = self.adapter_module().make_adapter(model, cfg, self.name)
         return adapter.encode_video_tokens(
             batch["pixel_values_videos"].to(device), batch["video_grid_thw"].to(device)
