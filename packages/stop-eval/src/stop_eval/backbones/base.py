@@ -238,6 +238,17 @@ class Backbone(ABC):
         return AutoVideoProcessor.from_pretrained(model), AutoConfig.from_pretrained(model)
 
     # -- visualize -----------------------------------------------------------------------------
+    def video_batch(
+        self,
+        processor: Any,  # noqa: ANN401
+        frames: np.ndarray | PreparedVideo,
+        meta: VideoMeta,
+    ) -> dict[str, Any]:
+        """The video processor's tensors for one video, prepared (as is) or decoded."""
+        if isinstance(frames, np.ndarray):
+            return self.decoded_inputs(processor.video_processor, None, [(frames, meta)])
+        return self.processor_inputs(processor.video_processor, None, [frames])
+
     @abstractmethod
     def encode_tokens(
         self,

@@ -146,10 +146,7 @@ class LlavaBackbone(Backbone):
         from stop_llava.adapter import LlavaStopAdapter
 
         device = next(model.parameters()).device
-        if isinstance(frames, np.ndarray):
-            batch = self.decoded_inputs(processor.video_processor, None, [(frames, meta)])
-        else:
-            batch = self.processor_inputs(processor.video_processor, None, [frames])
+        batch = self.video_batch(processor, frames, meta)
         adapter = LlavaStopAdapter(model, cfg, self.name)
         return adapter.encode_video_tokens(batch["pixel_values_videos"].to(device))[0]
 

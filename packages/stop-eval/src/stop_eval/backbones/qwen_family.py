@@ -203,10 +203,7 @@ class QwenBackbone(Backbone):
     ) -> VideoTokens:
         """Merged vision tokens (with the captured attention) of one video."""
         device = next(model.parameters()).device
-        if isinstance(frames, np.ndarray):
-            batch = self.decoded_inputs(processor.video_processor, None, [(frames, meta)])
-        else:
-            batch = self.processor_inputs(processor.video_processor, None, [frames])
+        batch = self.video_batch(processor, frames, meta)
         adapter = self.adapter_module().make_adapter(model, cfg, self.name)
         return adapter.encode_video_tokens(
             batch["pixel_values_videos"].to(device), batch["video_grid_thw"].to(device)
