@@ -61,6 +61,8 @@ class SiglipAttentionCapture:
             raise RuntimeError("k_proj ran before q_proj: unsupported attention layout")
         q, k = self._q, output.detach()
         self._q = None
+        if k.is_cuda:  # earlier layers' queued work is not the capture's time
+            torch.cuda.synchronize(k.device)
         start = time.perf_counter()
         heads = self.attn.num_heads
         self._received.append(

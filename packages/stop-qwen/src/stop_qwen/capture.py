@@ -46,8 +46,10 @@ class QwenVisionAttentionCapture:
 
     @torch.no_grad()
     def _pre(self, module: nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
-        start = time.perf_counter()
         hidden = args[0] if args else kwargs["hidden_states"]
+        if hidden.is_cuda:  # earlier blocks' queued work is not the capture's time
+            torch.cuda.synchronize(hidden.device)
+        start = time.perf_counter()
         cu = kwargs["cu_seqlens"] if "cu_seqlens" in kwargs else args[1]
         cos, sin = kwargs["position_embeddings"]
         n = hidden.shape[0]
