@@ -14,8 +14,10 @@ rounded back to uint8, then float 0..255, as qwen-vl-utils does), and the sample
 ``qwen_processor_kwargs`` gives the processor call what it needs to use exactly these.
 
 ``protocol="fixed"`` keeps the same frame count and pixel budget (so a retention ratio means
-the same experiment) but honours ``start``/``end`` and, for Qwen, samples a clip shorter than
-``nframes`` with repeats instead of failing (docs/spec/EVAL.md, section 1.1b).
+the same experiment) but honours ``start``/``end`` and, for Qwen2.5-VL, samples a clip shorter
+than ``nframes`` with repeats instead of failing (docs/spec/EVAL.md, section 1.1b). Qwen3-VL's
+``fixed`` rule is instead its own checkpoint's (``qwen3_fixed_video``): the frames its video
+processor samples at its fps, decoded by our PyAV reader, resized by the processor itself.
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ QWEN_MODEL_SEQ_LEN = 128_000
 class PreparedVideo:
     """One video as the processor receives it, with where its frames came from.
 
-    ``frames``: LLaVA uint8 ``[T, H, W, 3]`` (the processor resizes); Qwen float32
-    ``[T, 3, H, W]`` with values 0..255, already at the ``smart_resize`` size. ``fps`` is the
-    sample fps handed to the Qwen processor (None for LLaVA); ``rule`` names the rule in one line.
+    ``frames``: LLaVA and Qwen3-VL ``fixed`` uint8 ``[T, H, W, 3]`` at the decoded size (the
+    processor resizes, ``processor_resizes``); Qwen reference float32 ``[T, 3, H, W]`` with values
+    0..255, already at the ``smart_resize`` size. ``fps`` is the sample fps handed to the Qwen
+    processor (None for LLaVA); ``rule`` names the rule in one line.
     """
 
     frames: np.ndarray | torch.Tensor
@@ -51,6 +54,7 @@ class PreparedVideo:
     fps: float | None
     meta: VideoMeta
     rule: str
+    processor_resizes: bool = False
 
 
 def _check_protocol(protocol: str) -> None:
@@ -213,8 +217,8 @@ def qwen_processor_kwargs(video: PreparedVideo) -> dict[str, Any]:
 
     transformers 5.x reads the sample fps from the video metadata (``sampled_fps`` =
     ``len(frames_indices) / total_num_frames * fps``, which sets ``second_per_grid_ts`` and, for
-    Qwen3-VL, the frame timestamps); ``do_sample_frames=False`` keeps every frame, and the frames
-    are already at a size the processor leaves unchanged. The metadata is qwen-vl-utils' own.
+    Qwen3-VL, the frame timestamps from ``frames_indices`` / ``fps``); ``do_sample_frames=False``
+    keeps every frame. The metadata is that of the source video (the clip's frame count).
     """
     if video.fps is None:
         raise ValueError(f"not a Qwen video input (no sample fps): {video.rule}")
@@ -225,3 +229,70 @@ def qwen_processor_kwargs(video: PreparedVideo) -> dict[str, Any]:
         "frames_indices": list(video.frame_indices),
     }
     return {"video_metadata": [metadata], "do_sample_frames": False}
+
+
+def qwen3_fixed_video(
+    path: str | Path,
+    *,
+    video_processor: Any,  # noqa: ANN401 - a transformers Qwen3VLVideoProcessor
+    start: float | None = None,
+    end: float | None = None,
+) -> PreparedVideo:
+    """Qwen3-VL's own rule: the frames its video processor samples, uint8 at the decoded size.
+
+    The indices come from ``video_processor.sample_frames`` (its ``fps``, ``min_frames``,
+    ``max_frames``) on the clip's metadata (``start``/``end`` honoured), so the frame count
+    follows the clip's duration, not ``nframes``; only those frames are decoded (PyAV, or the
+    folder's images at 3 fps). The processor resizes them by its own ``size`` budget.
+    """
+    from transformers.video_utils import VideoMetadata
+
+    _, meta = load_video(path, 1, start, end)  # metadata and clip window (one frame decoded)
+    first, last = _span(meta)
+    span = last - first + 1
+    sampled = video_processor.sample_frames(VideoMetadata(total_num_frames=span, fps=meta.fps))
+    indices = [first + int(i) for i in sampled]
+    if meta.kind == "frames":  # every image of the window, then the sampled ones
+        everything, _ = load_video(path, span, start, end)
+        frames = everything[[i - first for i in indices]]
+    else:
+        frames = decode_indices(path, meta.fps, indices)
+    meta = dataclasses.replace(meta, indices=indices)
+    sample_fps = len(indices) / span * meta.fps
+    rule = (
+        f"fixed: Qwen3-VL video processor sample_frames(fps={video_processor.fps}, "
+        f"min_frames={video_processor.min_frames}, max_frames={video_processor.max_frames}) "
+        f"-> {len(indices)} frames, {_range_text(meta)}; resized by the processor "
+        f"(size {dict(video_processor.size)}, patch {video_processor.patch_size}, merge "
+        f"{video_processor.merge_size}); fps={sample_fps:.6g}"
+    )
+    return PreparedVideo(frames, indices, sample_fps, meta, rule, processor_resizes=True)
+
+
+def decode_indices(path: str | Path, fps: float, indices: list[int]) -> np.ndarray:
+    """uint8 ``[T, H, W, 3]``: frames ``indices`` of a video file at ``fps``, decoded by PyAV.
+
+    Only those frames are decoded (``load_video``'s own reader, seeking over long gaps); a frame
+    past a stream's real end reuses the last decodable one, as ``load_video`` does.
+    """
+    import av
+
+    from stop_eval import video as reader
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            _, _, _, start_time = reader._probe(container, stream)  # noqa: SLF001
+            stream.thread_type = "AUTO"
+            gap = max(1, round(reader.SEEK_GAP_SECONDS * fps))
+            wanted = sorted(set(indices))
+            got = reader._decode_selected(  # noqa: SLF001
+                container, stream, wanted, fps, start_time, gap
+            )
+    except (av.FFmpegError, OSError, ValueError, RuntimeError) as exc:
+        raise VideoError(f"cannot decode video {path}: {exc}") from exc
+    if not got:
+        raise VideoError(f"no decodable video frames in {path}")
+    available = sorted(got)
+    used = [i if i in got else reader._nearest_before(available, i) for i in indices]  # noqa: SLF001
+    return np.stack([got[i] for i in used])

@@ -2,7 +2,9 @@
 
 No official SToP evaluation exists for Qwen3-VL; its reference rule keeps Qwen2.5-VL's:
 ``nframes`` 32 and 4 to 256 merged tokens per frame, i.e. ``min_pixels 4 * 32**2`` and
-``max_pixels 256 * 32**2`` (docs/spec/EVAL.md). The SToP presets are Qwen2.5-VL's, which
+``max_pixels 256 * 32**2`` (docs/spec/EVAL.md). ``--protocol fixed`` is the checkpoint's own
+processor rule instead (``official_inputs.qwen3_fixed_video``: its fps sampling and pixel
+budget, patch 16, merge 2). The SToP presets are Qwen2.5-VL's, which
 stop_core registers under this name. ``inspect`` without ``--model`` reads
 Qwen3-VL-8B-Instruct's own configuration from the package data; ``stop-bench capture`` and
 ``prefill`` run random weights at its sizes.
@@ -90,6 +92,7 @@ BACKBONE = QwenBackbone(
     max_new_tokens=1024,
     demo_builder=build_demo,
     reader=official_inputs.qwen_video,
+    fixed_reader=official_inputs.qwen3_fixed_video,
     capture_tower="qwen3_vl",
     capture_bench=CaptureBench(
         runner=capture_runner, hidden=vision_8b()["hidden_size"], layers=vision_8b()["depth"]

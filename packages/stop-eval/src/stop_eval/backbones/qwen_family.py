@@ -1,14 +1,17 @@
 """Qwen-VL-class backbones: frames resized by ``smart_resize``, merged patches, M-RoPE fps.
 
 The per-backbone modules fill in the names and the reference pixel rule (``factor``,
-``min_pixels``, ``max_pixels``); this class holds what the Qwen family shares. Visual tokens
-are ``t * h * w / merge**2`` of the processor's ``video_grid_thw``, with ``merge`` from the
-model config.
+``min_pixels``, ``max_pixels``), and optionally a ``fixed_reader`` (the checkpoint's own
+processor rule under ``--protocol fixed``); this class holds what the Qwen family shares.
+Visual tokens are ``t * h * w / merge**2`` of the processor's ``video_grid_thw``, with
+``merge`` from the model config.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,14 +60,28 @@ def decoded_metadata(frames: np.ndarray, meta: VideoMeta) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=4)
+def reference_video_processor(folder: str) -> Any:  # noqa: ANN401
+    """The video processor of a packaged configuration folder, built once per folder."""
+    from transformers import AutoVideoProcessor
+
+    return AutoVideoProcessor.from_pretrained(folder)
+
+
 @dataclass(frozen=True)
 class QwenBackbone(Backbone):
-    """A Qwen-VL backbone pruned by ``stop_qwen``; ``factor``/``*_pixels``: the reference rule."""
+    """A Qwen-VL backbone pruned by ``stop_qwen``; ``factor``/``*_pixels``: the reference rule.
+
+    ``fixed_reader`` (optional): ``(path, *, video_processor, start, end) -> PreparedVideo``,
+    the ``--protocol fixed`` rule when it is the checkpoint's own processor rule rather than the
+    reference rule with clip bounds; it gets the reference checkpoint's video processor.
+    """
 
     factor: int = 28
     min_pixels: int = 4 * 28 * 28
     max_pixels: int = 256 * 28 * 28
     config_dir: str = ""  # package data folder of the reference checkpoint's configs
+    fixed_reader: Callable[..., PreparedVideo] | None = None
 
     def adapter_options(self, scorer: str) -> dict[str, Any]:
         """The token scorer (attention or the official feature-norm proxy)."""
@@ -79,7 +96,14 @@ class QwenBackbone(Backbone):
         start: float | None = None,
         end: float | None = None,
     ) -> PreparedVideo:
-        """``qwen_vl_utils``' frames, size and sample fps for ``nframes = frames``."""
+        """``qwen_vl_utils``' frames, size and sample fps for ``nframes = frames``.
+
+        Under ``fixed`` an entry with a ``fixed_reader`` uses it instead (``frames`` unused: the
+        checkpoint's processor decides the count).
+        """
+        if protocol == "fixed" and self.fixed_reader is not None:
+            processor = reference_video_processor(str(self.configs()))
+            return self.fixed_reader(path, video_processor=processor, start=start, end=end)
         return self.read()(
             path,
             nframes=frames,
@@ -97,15 +121,20 @@ class QwenBackbone(Backbone):
         texts: list[str] | None,
         videos: list[PreparedVideo],
     ) -> dict[str, Any]:
-        """Processor outputs with no further resizing and each video's sample fps.
+        """Processor outputs for the prepared frames and each video's sample fps.
 
-        The frames are already at the rule's size; ``do_resize=False`` keeps a processor with
-        other pixel settings (e.g. the demo's fixed 224 x 224) from changing it.
+        Frames already at the rule's size get ``do_resize=False``, which keeps a processor with
+        other pixel settings (e.g. the demo's fixed 224 x 224) from changing it; frames of a rule
+        that leaves the size to the processor (``processor_resizes``) are resized by it.
         """
         from stop_eval.official_inputs import qwen_processor_kwargs
 
+        resizes = {v.processor_resizes for v in videos}
+        if len(resizes) > 1:
+            raise ValueError("videos of one batch mix resized and processor-resized frames")
         kwargs = merge_kwargs([qwen_processor_kwargs(v) for v in videos])
-        kwargs["do_resize"] = False
+        if not resizes.pop():
+            kwargs["do_resize"] = False
         clips = [v.frames for v in videos]
         if texts is None:
             flat = {**kwargs.pop("videos_kwargs", {}), **kwargs}
