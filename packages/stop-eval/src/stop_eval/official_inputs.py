@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from stop_eval.video import VideoError, VideoMeta, load_video
+from stop_eval.video import VideoError, VideoMeta, load_frames, load_video
 
 PROTOCOLS = ("reference", "fixed")
 QWEN_FACTOR = 28  # Qwen2.5-VL: patch 14 x merge 2 (Qwen3-VL: 32)
@@ -256,7 +256,7 @@ def qwen3_fixed_video(
         everything, _ = load_video(path, span, start, end)
         frames = everything[[i - first for i in indices]]
     else:
-        frames = decode_indices(path, meta.fps, indices)
+        frames = load_frames(path, indices, meta.fps)
     meta = dataclasses.replace(meta, indices=indices)
     sample_fps = len(indices) / span * meta.fps
     rule = (
@@ -267,32 +267,3 @@ def qwen3_fixed_video(
         f"{video_processor.merge_size}); fps={sample_fps:.6g}"
     )
     return PreparedVideo(frames, indices, sample_fps, meta, rule, processor_resizes=True)
-
-
-def decode_indices(path: str | Path, fps: float, indices: list[int]) -> np.ndarray:
-    """uint8 ``[T, H, W, 3]``: frames ``indices`` of a video file at ``fps``, decoded by PyAV.
-
-    Only those frames are decoded (``load_video``'s own reader, seeking over long gaps); a frame
-    past a stream's real end reuses the last decodable one, as ``load_video`` does.
-    """
-    import av
-
-    from stop_eval import video as reader
-
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            _, _, _, start_time = reader._probe(container, stream)  # noqa: SLF001
-            stream.thread_type = "AUTO"
-            gap = max(1, round(reader.SEEK_GAP_SECONDS * fps))
-            wanted = sorted(set(indices))
-            got = reader._decode_selected(  # noqa: SLF001
-                container, stream, wanted, fps, start_time, gap
-            )
-    except (av.FFmpegError, OSError, ValueError, RuntimeError) as exc:
-        raise VideoError(f"cannot decode video {path}: {exc}") from exc
-    if not got:
-        raise VideoError(f"no decodable video frames in {path}")
-    available = sorted(got)
-    used = [i if i in got else reader._nearest_before(available, i) for i in indices]  # noqa: SLF001
-    return np.stack([got[i] for i in used])

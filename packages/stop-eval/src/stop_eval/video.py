@@ -232,26 +232,66 @@ def _load_file(
                 duration = total / fps
             first, last = _window(total, fps, start, end, duration)
             indices = sample_indices(total, num_frames, first, last, rounding)
-            stream.thread_type = "AUTO"
-            gap = max(1, round(seek_gap * fps))
-            got = _decode_selected(container, stream, sorted(set(indices)), fps, start_time, gap)
+            frames, used = _frames_at(container, stream, indices, fps, start_time, seek_gap, path)
         finally:
             container.close()
     except VideoError:
         raise
     except (av.FFmpegError, OSError, ValueError, RuntimeError) as exc:
         raise VideoError(f"cannot decode video {path}: {exc}") from exc
+    meta = VideoMeta(fps, total, duration, used, str(path), "video", (first, last))
+    return frames, meta
+
+
+def load_frames(
+    path: str | Path, indices: list[int], fps: float, *, seek_gap: float = SEEK_GAP_SECONDS
+) -> np.ndarray:
+    """uint8 ``[T, H, W, 3]``: the frames ``indices`` of a video file at ``fps``, nothing else.
+
+    For callers whose sampling rule chose the indices itself; decoding, seeking and the
+    short-stream fallback are ``load_video``'s.
+    """
+    import av
+
+    path = Path(path)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoError(f"no video stream in {path}")
+            stream = container.streams.video[0]
+            start_time = _probe(container, stream)[3]
+            frames, _ = _frames_at(container, stream, indices, fps, start_time, seek_gap, path)
+    except VideoError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, RuntimeError) as exc:
+        raise VideoError(f"cannot decode video {path}: {exc}") from exc
+    return frames
+
+
+def _frames_at(
+    container: Any,  # noqa: ANN401 - a PyAV container
+    stream: Any,  # noqa: ANN401 - its video stream
+    indices: list[int],
+    fps: float,
+    start_time: float,
+    seek_gap: float,
+    path: Path,
+) -> tuple[np.ndarray, list[int]]:
+    """The frames at ``indices`` and the indices actually used (seeking over long gaps).
+
+    Frames past a short stream's real end reuse the last decodable one.
+    """
+    stream.thread_type = "AUTO"
+    gap = max(1, round(seek_gap * fps))
+    got = _decode_selected(container, stream, sorted(set(indices)), fps, start_time, gap)
     if not got:
         raise VideoError(f"no decodable video frames in {path}")
-    # A stream shorter than its header says: wanted frames past the end use the last one.
     available = sorted(got)
     used = [i if i in got else _nearest_before(available, i) for i in indices]
     if used != indices:
         missing = sum(i not in got for i in indices)
         logger.warning("%s: %d sampled frames were not decodable; reused neighbours", path, missing)
-    frames = _stack([got[i] for i in used], path)
-    meta = VideoMeta(fps, total, duration, used, str(path), "video", (first, last))
-    return frames, meta
+    return _stack([got[i] for i in used], path), used
 
 
 def _nearest_before(available: list[int], index: int) -> int:
