@@ -14,7 +14,7 @@ import torch
 
 from stop_eval import official_inputs
 from stop_eval.backbones.base import CaptureBench
-from stop_eval.backbones.qwen_family import QwenBackbone
+from stop_eval.backbones.qwen_family import QwenBackbone, tower_runner
 
 # the Qwen2.5-VL-7B vision transformer, for ``stop-bench capture``
 VISION_7B = {
@@ -48,8 +48,6 @@ def capture_runner(
         Qwen2_5_VisionTransformerPretrainedModel,
     )
 
-    from stop_qwen.capture import QwenVisionAttentionCapture
-
     if variant == "eager":
         raise ValueError("the Qwen2.5-VL vision attention returns no weights: no eager variant")
     torch.manual_seed(0)
@@ -58,23 +56,7 @@ def capture_runner(
     cfg = Qwen2_5_VLConfig(vision_config=sizes).vision_config
     cfg._attn_implementation = "sdpa"
     tower = Qwen2_5_VisionTransformerPretrainedModel(cfg).to(device=device, dtype=dtype).eval()
-    t = max(1, frames // sizes["temporal_patch_size"])
-    grid = torch.tensor([[t, CAPTURE_SIDE, CAPTURE_SIDE]], device=device)
-    width = 3 * sizes["temporal_patch_size"] * sizes["patch_size"] ** 2
-    pixels = torch.randn(t * CAPTURE_SIDE * CAPTURE_SIDE, width, device=device, dtype=dtype)
-
-    @torch.no_grad()
-    def once() -> None:
-        capture = (
-            QwenVisionAttentionCapture(tower.blocks[max(full)].attn) if variant == "hooks" else None
-        )
-        try:
-            tower(pixels, grid_thw=grid)
-        finally:
-            if capture is not None:
-                capture.remove()
-
-    return once
+    return tower_runner(tower, max(full), variant, frames, CAPTURE_SIDE, sizes, device, dtype)
 
 
 BACKBONE = QwenBackbone(

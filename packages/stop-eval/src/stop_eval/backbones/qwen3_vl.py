@@ -21,7 +21,7 @@ import torch
 
 from stop_eval import official_inputs
 from stop_eval.backbones.base import CaptureBench, PrefillBench
-from stop_eval.backbones.qwen_family import QwenBackbone
+from stop_eval.backbones.qwen_family import QwenBackbone, tower_runner
 from stop_eval.bench_prefill_qwen3_vl import SIZES as PREFILL_SIZES
 from stop_eval.bench_prefill_qwen3_vl import Qwen3VLPrefillSession
 
@@ -53,8 +53,6 @@ def capture_runner(
     from transformers import Qwen3VLVisionConfig
     from transformers.models.qwen3_vl.modeling_qwen3_vl import Qwen3VLVisionModel
 
-    from stop_qwen.capture import QwenVisionAttentionCapture
-
     if variant == "eager":
         raise ValueError("the Qwen3-VL vision attention returns no weights: no eager variant")
     sizes = {k: v for k, v in vision_8b().items() if k != "model_type"}
@@ -65,21 +63,7 @@ def capture_runner(
     torch.manual_seed(0)
     with torch.device(device):
         tower = Qwen3VLVisionModel._from_config(cfg, dtype=dtype).eval()
-    t = max(1, frames // sizes["temporal_patch_size"])
-    grid = torch.tensor([[t, CAPTURE_SIDE, CAPTURE_SIDE]], device=device)
-    width = sizes["in_channels"] * sizes["temporal_patch_size"] * sizes["patch_size"] ** 2
-    pixels = torch.randn(t * CAPTURE_SIDE * CAPTURE_SIDE, width, device=device, dtype=dtype)
-
-    @torch.no_grad()
-    def once() -> None:
-        capture = QwenVisionAttentionCapture(tower.blocks[-1].attn) if variant == "hooks" else None
-        try:
-            tower(pixels, grid_thw=grid)
-        finally:
-            if capture is not None:
-                capture.remove()
-
-    return once
+    return tower_runner(tower, -1, variant, frames, CAPTURE_SIDE, sizes, device, dtype)
 
 
 BACKBONE = QwenBackbone(
