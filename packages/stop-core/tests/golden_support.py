@@ -8,8 +8,7 @@ import torch
 
 from stop_core import PrunedVideo, PruningConfig, VideoTokens, lay_out, prune
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_GOLDEN_DIR = REPO_ROOT.parent / "shared" / "golden"
+DEFAULT_GOLDEN_DIR = Path(__file__).resolve().parent / "golden"  # official outputs, in the repo
 
 
 def load_golden(golden_dir: Path, name: str) -> dict:

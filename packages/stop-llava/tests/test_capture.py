@@ -12,7 +12,7 @@ from transformers import SiglipVisionConfig, SiglipVisionModel
 
 from stop_llava import SiglipAttentionCapture, attention_received
 
-GOLDEN = Path(__file__).resolve().parents[3].parent / "shared" / "golden" / "siglip_tower_tiny.pt"
+GOLDEN = Path(__file__).resolve().parent / "fixtures" / "siglip_tower_tiny.pt"
 
 
 def test_capture_equals_eager_output_attentions(model, processor) -> None:
