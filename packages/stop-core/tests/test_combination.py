@@ -340,8 +340,8 @@ def test_flashvid_temporal_merge_sources_follow_the_reference_loop():
     x = torch.stack([eye, eye.clone(), eye.clone()])
     x[1, 1] = eye[0] * 2.0
     x[2, 1] = eye[0] * 3.0
-    _, values, _, sources = _temporal_merge(
-        x, x.norm(dim=-1), torch.zeros(3, 4, dtype=torch.bool), 1, 0.8, []
+    _, values, _, sources = _temporal_merge(  # it sums into its input: give it a copy
+        x.clone(), x.norm(dim=-1), torch.zeros(3, 4, dtype=torch.bool), 1, 0.8, []
     )
     third, half = 1.0 / 3.0, 0.5
     expected = [(0, c, third) for c in (0, 4, 5, 8, 9)] + [(1, 1, 1.0)]

@@ -139,11 +139,17 @@ def selection(tokens: VideoTokens, global_index: torch.Tensor) -> TokenCombinati
 def group_sum(values: torch.Tensor, group: torch.Tensor, num_groups: int) -> torch.Tensor:
     """Row sums of ``values [P, D]`` per ``group [P]`` (ids ``>= num_groups`` are dropped).
 
-    A one-hot matmul instead of ``index_add_``: the same value on every run and device
-    (CUDA's scatter-adds are atomic, so their rounding depends on execution order).
+    O(P * D) and the same bits on every run: the CPU's ``index_add_`` adds the rows one after
+    another in ``group`` order; on CUDA, ``index_put_(accumulate=True)`` sorts the ids and
+    adds each group's rows in that order (no atomics), unlike CUDA's ``index_add_``.
     """
-    onehot = group[None, :] == torch.arange(num_groups, device=group.device)[:, None]
-    return onehot.to(values.dtype) @ values
+    out = values.new_zeros(num_groups + 1, *values.shape[1:])
+    spare = group.clamp(max=num_groups)  # dropped rows land in a spare row
+    if values.is_cuda:
+        out.index_put_((spare,), values, accumulate=True)
+    else:
+        out.index_add_(0, spare, values)
+    return out[:num_groups]
 
 
 def gather_global(tokens: VideoTokens, global_index: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,13 @@ import torch
 
 from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
-from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, pairwise_distance
+from stop_core.ops import (
+    DENSITY_NOISE,
+    distance_to_denser,
+    finish,
+    group_sum,
+    pairwise_distance,
+)
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
@@ -239,7 +245,8 @@ def _compress_segment(
     """ADTS, TAM and spatial clustering of one segment; appends its tokens, returns ADTS idx."""
     f, s, d = xs.shape
     n_adts, n_sttm = counts_per_frame
-    x32 = xs.float()
+    # the segment's own token-major float32 copy: fast rows, and TAM sums into it in place
+    x32 = xs.to(torch.float32, memory_format=torch.contiguous_format, copy=True)
     # [F, S, S], reused by ADTS and clustering in the fixed variant; the reference normalises
     # before multiplying and uses cdist, whose rounding decides near-ties (ALGORITHMS.md §8.18)
     gram = torch.bmm(x32, x32.transpose(1, 2)) if fixed else None
@@ -348,7 +355,7 @@ def _temporal_merge(
 
     Returns the kept mask ``[F, S]``, the kept tokens ``[K, D]`` (frame-major, ascending
     position), which of them changed (received merges) and how each was formed from the
-    ``F * S`` tokens, without touching ``x32``.
+    ``F * S`` tokens. ``x32`` (the caller's own copy) receives the merge-tree sums in place.
     """
     f, s, d = x32.shape
     device = x32.device
@@ -377,7 +384,7 @@ def _temporal_merge(
     # Reference loop (last frame first, in place): a merged token adds its running SUM to its
     # parent and counts as one there. Unrolled, a kept token ends as (sum of X over its merge
     # tree) / (1 + number of direct children). The tree sums are carried frame by frame, last
-    # first, each step a one-hot matmul (children -> parents): no order-dependent scatter-add.
+    # first, each step a deterministic group sum (children -> parents).
     flat_idx = torch.arange(f * s, device=device).view(f, s)
     parent = flat_idx[:-1].gather(1, arg[1:])  # [F-1, S]: flat index of the best match
     root = flat_idx.clone()
@@ -388,11 +395,9 @@ def _temporal_merge(
     flat = torch.nonzero(keep_mask.flatten()).flatten()
     slot = torch.full((f * s,), flat.numel(), dtype=torch.long, device=device)
     slot[flat] = torch.arange(flat.numel(), device=device)
-    tree = x32.clone()
-    cells = torch.arange(s, device=device)[:, None]
+    tree = x32
     for t in range(f - 1, 0, -1):
-        link = (arg[t][None, :] == cells) & merge[t][None, :]  # [parent, child]
-        tree[t - 1] += link.to(x32.dtype) @ tree[t]
+        tree[t - 1] += group_sum(tree[t], torch.where(merge[t], arg[t], s), s)
     count = children[flat] + 1
     values = tree.reshape(f * s, d)[flat] / count[:, None].to(x32.dtype)
     # every non-ADTS token reaches a kept root and enters it with weight 1 / count
@@ -424,7 +429,7 @@ def _cluster(
     """
     device = values.device
     batch = _FrameBatch.of(counts, clusters, device)
-    rows = values[batch.row_index].masked_fill(~batch.row_valid[:, :, None], 0.0)  # [F, N, D]
+    rows = values[batch.row_index]  # [F, N, D]; padding repeats a row, masked in distances
     moved = changed[batch.row_index] & batch.row_valid
     pos = kept_pos[batch.row_index]  # [F, N]
     dist = _batch_distances(rows, moved, pos, batch, gram)  # [F, N, N], 0 outside a frame
@@ -440,11 +445,9 @@ def _cluster(
         centre_valid[:, None, :]
     )  # [F, N, C]
     assign = torch.where(is_centre.any(dim=2), is_centre.int().argmax(dim=2), assign)
-    onehot = (assign[:, None, :] == torch.arange(c, device=device)[None, :, None]) & (
-        batch.row_valid[:, None, :]
-    )  # [F, C, N]: one-hot matmul sums, no order-dependent scatter-add
-    sums = torch.bmm(onehot.to(values.dtype), rows)
-    members = onehot.sum(dim=2).to(values.dtype)
+    group = (torch.arange(f, device=device)[:, None] * c + assign).flatten()[batch.token_index]
+    sums = group_sum(values.index_select(0, batch.token_col), group, f * c).view(f, c, -1)
+    members = torch.bincount(group, minlength=f * c).view(f, c).to(values.dtype)
     feats = (sums / members[:, :, None]).flatten(0, 1)[batch.cluster_index]
     frames = batch.frame[:, None].expand(f, c).flatten()[batch.cluster_index]
     positions = torch.gather(pos, 1, centres).flatten()[batch.cluster_index]
