@@ -16,7 +16,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
-from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, requested_tokens
+from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, group_sum, requested_tokens
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
@@ -144,9 +144,9 @@ def _density_peaks(
     t, m = rest.shape
     draw = torch.rand((t, m), generator=generator, device=generator.device)
     if exact:  # one 2-D cdist per frame: the batched call's bits, several times faster on CPU
-        s, dim = x.shape[1], x.shape[2]
-        rows = rest[frames] + torch.tensor(frames, device=x.device)[:, None] * s
-        y = x.reshape(-1, dim).index_select(0, rows.reshape(-1)).float().view(len(frames), m, dim)
+        dim = x.shape[2]
+        at = torch.tensor(frames, device=x.device)[:, None]
+        y = x[at, rest[frames]].float()  # [F, m, D], only those rows copied
         dist = torch.stack([torch.cdist(yf, yf) for yf in y]) / dim**0.5
     else:
         dist = _distances(x, frames, rest)
@@ -182,10 +182,12 @@ def _merge(
     dest = assign + torch.arange(n_anchor, device=pool.device) * q
     dest = torch.where(pool_rest[:, None], dest, n_tgt)  # salient rows go to a spare bucket
     cnt = torch.bincount(dest.flatten(), minlength=n_tgt + 1)[:n_tgt].to(pool.dtype)
-    # a one-hot matmul, not index_add_: the same sums on every run and device
     onehot = torch.zeros(pool.shape[0], n_tgt + 1, dtype=pool.dtype, device=pool.device)
     member = onehot.scatter_(1, dest, 1.0)[:, :n_tgt].T  # [A*q, P]
-    sums = member @ pool
+    # each pool row joins one target per anchor: A deterministic group sums of the pool
+    sums = torch.cat(
+        [group_sum(pool, dest[:, a], n_tgt)[a * q : (a + 1) * q] for a in range(n_anchor)]
+    )
     w = torch.clamp(1.0 / (cnt + 1.0), min=alpha)[:, None]
     weight = member * ((1.0 - w) / cnt.clamp(min=1.0)[:, None])
     weight[torch.arange(n_tgt, device=pool.device), tgt_row] += w[:, 0]
@@ -230,9 +232,9 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     is_sal.scatter_(1, sal, True)
     rest = torch.nonzero(~is_sal)[:, 1].reshape(t, m)  # ascending positions
 
-    flat = x.reshape(t * s, dim)
-    glob = [(torch.arange(t, device=device)[:, None] * s + sal).flatten()]
-    feats = [flat.index_select(0, glob[0])]
+    frame_ids = torch.arange(t, device=device)
+    glob = [(frame_ids[:, None] * s + sal).flatten()]
+    feats = [x[frame_ids[:, None], sal].reshape(-1, dim)]  # only the salient rows copied
     parts = [TokenCombination.selection(glob[0], t * s)]
 
     # Contexts: density-peak targets of single-frame segments and of anchor frames.
@@ -265,9 +267,10 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
             tgt = torch.topk(ds_a, q, dim=1).indices  # [A, q]
             pos = torch.gather(rest.index_select(0, idx), 1, tgt)
             tgt_glob = (idx[:, None] * s + pos).flatten()
-            pool = flat[start * s : (start + length) * s].float()
+            segment = x[start : start + length].to(torch.float32)
+            pool = segment.reshape(length * s, dim)  # token-major (a copy of strided input)
             pool_rest = ~is_sal[start : start + length].flatten()
-            tgt_f = flat.index_select(0, tgt_glob).float()
+            tgt_f = x[idx[:, None], pos].reshape(-1, dim).float()
             glob.append(tgt_glob)
             merged, weight = _merge(pool, pool_rest, tgt_f, tgt_glob - start * s, q, p.dtm_alpha)
             feats.append(merged.to(x.dtype))

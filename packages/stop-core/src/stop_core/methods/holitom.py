@@ -238,21 +238,19 @@ def _prune_window(
     static_pos, dyn_pos, n_dom, n_ctx = plan.static_pos, plan.dyn_pos, plan.n_dom, plan.n_ctx
     n_d = int(dyn_pos.numel())
     frame_ids = torch.arange(plan.start, plan.end + 1, device=x.device)
-    flat = x.reshape(width * s, d)
-    local = torch.arange(width, device=x.device)[:, None] * s
+    at = torch.arange(width, device=x.device)[:, None]  # rows are gathered as x[at, pos]
+    local = at * s
 
     keep = _topk_ascending(importance[:, dyn_pos], n_dom)  # [W, n_dom]
     keep_pos = dyn_pos[keep]
-    dyn_feat = flat.index_select(0, (local + keep_pos).reshape(-1)).float()
-    dyn_feat = dyn_feat.reshape(width, n_dom, d)
+    dyn_feat = x[at, keep_pos].float()  # [W, n_dom, D]
     dyn_weight = torch.zeros(width, n_dom, s, device=x.device).scatter_(2, keep_pos[..., None], 1.0)
     if contextual and n_ctx > 0:
         rest_mask = torch.ones(width, n_d, dtype=torch.bool, device=x.device)
         rest_mask.scatter_(1, keep, False)
         rest_pos = dyn_pos[rest_mask.nonzero()[:, 1].reshape(width, n_d - n_dom)]
-        z = flat.index_select(0, (local + rest_pos).reshape(-1)).float()
         centres, merged, weight = dpc_cluster_merge(
-            z.reshape(width, n_d - n_dom, d), n_ctx, p.knn, p.beta, generator
+            x[at, rest_pos].float(), n_ctx, p.knn, p.beta, generator
         )
         ctx_weight = torch.zeros(width, n_ctx, s, device=x.device).scatter_(
             2, rest_pos[:, None, :].expand(width, n_ctx, n_d - n_dom), weight
@@ -267,7 +265,7 @@ def _prune_window(
     centre_pos = static_pos[:0]
     parts: list[TokenCombination] = []
     if plan.num_clusters > 0:
-        z = x.mean(dim=0, dtype=torch.float32)[static_pos][None]  # [1, n_s, D]
+        z = x[:, static_pos].mean(dim=0, dtype=torch.float32)[None]  # [1, n_s, D]
         centres, merged, weight = dpc_cluster_merge(
             z, plan.num_clusters, p.knn, p.beta, generator, sink_penalty
         )

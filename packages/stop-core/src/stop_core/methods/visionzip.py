@@ -368,10 +368,8 @@ def _contextual_tokens(
 
 
 def _rows(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``x[t, idx[t, j]]`` as ``[T, n, C]`` from ``x [T, S, C]`` (one flat ``index_select``)."""
-    t, s, c = x.shape
-    flat = (idx + torch.arange(t, device=idx.device).unsqueeze(1) * s).reshape(-1)
-    return x.reshape(t * s, c).index_select(0, flat).reshape(t, idx.shape[1], c)
+    """``x[t, idx[t, j]]`` as ``[T, n, C]`` from ``x [T, S, C]``, copying only those rows."""
+    return x[torch.arange(x.shape[0], device=idx.device)[:, None], idx]
 
 
 def _budget_note(
