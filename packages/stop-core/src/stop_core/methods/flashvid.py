@@ -245,21 +245,25 @@ def _compress_segment(
     """ADTS, TAM and spatial clustering of one segment; appends its tokens, returns ADTS idx."""
     f, s, d = xs.shape
     n_adts, n_sttm = counts_per_frame
+    src = xs.float()
     # the segment's own token-major float32 copy: fast rows, and TAM sums into it in place
-    x32 = xs.to(torch.float32, memory_format=torch.contiguous_format, copy=True)
-    # [F, S, S], reused by ADTS and clustering in the fixed variant; the reference normalises
-    # before multiplying and uses cdist, whose rounding decides near-ties (ALGORITHMS.md §8.18)
-    gram = torch.bmm(x32, x32.transpose(1, 2)) if fixed else None
-    norm = x32.norm(dim=-1).clamp_min(NORM_EPS)  # [F, S]
+    x32 = src.to(memory_format=torch.contiguous_format, copy=True)
     frames = torch.arange(f, device=xs.device)
-
-    unit = None if gram is not None else x32 / norm[:, :, None]
-    if gram is not None:
+    if fixed:  # [F, S, S], reused by ADTS and clustering
+        gram = torch.bmm(x32, x32.transpose(1, 2))
+        norm = x32.norm(dim=-1).clamp_min(NORM_EPS)  # [F, S]
         cosine = gram / (norm[:, :, None] * norm[:, None, :])
         relevance = x32 @ frame_mean.mean(dim=0)  # event relevance <x, segment mean>, [F, S]
-    else:  # the reference averages the relevances to each frame's mean
+        unit = None
+    else:  # the reference's arithmetic (ALGORITHMS.md §8.18): norms and means reduce in the
+        # input's own layout, as the official code's do; unit vectors, then products; it
+        # averages the relevances to each frame's mean (einsum's own product, bit for bit)
+        gram = None
+        norm = src.norm(dim=-1).clamp_min(NORM_EPS)
+        unit = x32 / norm[:, :, None]
         cosine = torch.bmm(unit, unit.transpose(1, 2))
-        relevance = torch.einsum("fnd,cd->fcn", x32, x32.mean(dim=1)).mean(dim=1)
+        means = src.mean(dim=1)  # [F, D]
+        relevance = (x32.view(f * s, d) @ means.T).view(f, s, f).permute(0, 2, 1).mean(dim=1)
     adts = _adts(
         cosine, importance.float() * params.attention_scale, relevance, n_adts, fixed, notes
     )
@@ -429,10 +433,9 @@ def _cluster(
     """
     device = values.device
     batch = _FrameBatch.of(counts, clusters, device)
-    rows = values[batch.row_index]  # [F, N, D]; padding repeats a row, masked in distances
     moved = changed[batch.row_index] & batch.row_valid
     pos = kept_pos[batch.row_index]  # [F, N]
-    dist = _batch_distances(rows, moved, pos, batch, gram)  # [F, N, N], 0 outside a frame
+    dist = _batch_distances(values, moved, pos, batch, gram)  # [F, N, N], 0 outside a frame
     pair = batch.row_valid[:, :, None] & batch.row_valid[:, None, :]
     score = _density_peak_scores(dist, pair, batch, knn, generator)  # -inf on padding
     f, n = batch.row_valid.shape
@@ -533,35 +536,37 @@ class _FrameBatch:
 
 
 def _batch_distances(
-    rows: torch.Tensor,
+    values: torch.Tensor,
     moved: torch.Tensor,
     pos: torch.Tensor,
     batch: _FrameBatch,
     gram: torch.Tensor | None,
 ) -> torch.Tensor:
-    """Scaled distances ``[F, N, N]`` of each frame's kept tokens (0 on padding).
+    """Scaled distances ``[F, N, N]`` between each frame's kept tokens (0 on padding).
 
     Frames of at most ``CDIST_DIRECT_MAX`` tokens, and all frames in the reference (``gram``
     None), use ``cdist`` as the reference does; the small and large frames are batched
     apart so that each keeps the ``cdist`` algorithm its own size selects (exact differences
     up to that size, the matmul expansion above it; zero padding changes neither). Larger
     frames of the fixed variant reuse the segment Gram (``|a|^2 + |b|^2 - 2ab``) and
-    recompute only the entries of the tokens changed by temporal merging.
+    recompute only the entries of the tokens changed by temporal merging. Each group gathers
+    its rows up to its own widest frame (padding repeats a row; masked at the end).
     """
-    f, n, d = rows.shape
-    dist = rows.new_zeros(f, n, n)
+    f, n = batch.row_index.shape
+    d = values.shape[1]
+    dist = values.new_zeros(f, n, n)
     for small in (True, False):
         group = batch.groups(small)
         if not group:
             continue
-        idx = torch.tensor(group, dtype=torch.long, device=rows.device)
+        idx = torch.tensor(group, dtype=torch.long, device=values.device)
         width = max(batch.counts[i] for i in group)
+        rows = values[batch.row_index[idx, :width]]  # [G, width, D]
         if gram is None or small:
-            part = rows[idx, :width]
-            dist[idx, :width, :width] = pairwise_distance(part)
+            dist[idx, :width, :width] = pairwise_distance(rows)
             continue
         g = gram[batch.frame[idx, None, None], pos[idx, :, None], pos[idx, None, :]]
-        fresh = torch.bmm(rows[idx], rows[idx].transpose(1, 2))  # row i . row j
+        fresh = torch.bmm(rows, rows.transpose(1, 2))  # row i . row j
         row_moved = moved[idx, :, None]
         col_moved = moved[idx, None, :]
         g = torch.where(row_moved, fresh, torch.where(col_moved, fresh.transpose(1, 2), g))

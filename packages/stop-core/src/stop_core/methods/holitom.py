@@ -16,13 +16,20 @@ import torch
 
 from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
-from stop_core.ops import density_peak_score, finish, pairwise_distance, requested_tokens
+from stop_core.ops import (
+    density_peak_score,
+    finish,
+    group_sum,
+    pairwise_distance,
+    requested_tokens,
+)
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 COSINE_EPS = 1e-8  # torch.nn.functional.cosine_similarity's default eps
+NORMALIZE_EPS = 1e-12  # torch.nn.functional.normalize's default eps
 
 
 @dataclass(frozen=True)
@@ -65,17 +72,24 @@ class HoliTomParams(MethodParams):
 def feature_similarity(features: torch.Tensor) -> torch.Tensor:
     """``[T-1, S]`` cosine per position between consecutive frames, as the reference computes it.
 
-    Bit-equal to ``cosine_similarity(normalize(X)[:-1], normalize(X)[1:])`` (§8.6), no big copy.
+    Bit-equal to ``cosine_similarity(normalize(X)[:-1], normalize(X)[1:])`` (§8.6), no big copy:
+    frame by frame into buffers laid out like the input (reductions round by layout), reused.
     """
     t, s, _ = features.shape
     out = torch.empty(max(t - 1, 0), s, dtype=torch.float32, device=features.device)
-    prev = None
+    if t < 2:
+        return out
+    cur, prev, product = (torch.empty_like(features[0], dtype=torch.float32) for _ in range(3))
+    norm = features.new_empty((s, 1), dtype=torch.float32)
     for i in range(t):
-        cur = torch.nn.functional.normalize(features[i].float(), p=2, dim=-1)
-        cur = cur / torch.linalg.vector_norm(cur, dim=-1, keepdim=True).clamp_min(COSINE_EPS)
-        if prev is not None:
-            out[i - 1] = (prev * cur).sum(dim=-1)
-        prev = cur
+        frame = features[i] if features.dtype == torch.float32 else features[i].float()
+        torch.linalg.vector_norm(frame, dim=-1, keepdim=True, out=norm)
+        torch.div(frame, norm.clamp_min_(NORMALIZE_EPS), out=cur)  # F.normalize
+        torch.linalg.vector_norm(cur, dim=-1, keepdim=True, out=norm)
+        cur.div_(norm.clamp_min_(COSINE_EPS))  # cosine_similarity's own normalisation
+        if i > 0:
+            torch.sum(torch.mul(prev, cur, out=product), dim=-1, out=out[i - 1])
+        prev, cur = cur, prev
     return out
 
 
@@ -148,10 +162,11 @@ def dpc_cluster_merge(
     assign = to_centre.argmin(dim=-1)  # [B, N], ties -> first centre
     member = torch.ones(b, n, dtype=torch.bool, device=z.device)
     member.scatter_(1, centres, False)
-    # one-hot matmul rather than scatter_add: deterministic on CUDA too
     onehot = torch.nn.functional.one_hot(assign, num_clusters).to(z.dtype)
     onehot = onehot * member[..., None].to(z.dtype)  # [B, N, c], centres excluded
-    sums = onehot.transpose(1, 2) @ z  # [B, c, D]
+    batch = torch.arange(b, device=z.device)[:, None] * num_clusters
+    group = torch.where(member, batch + assign, b * num_clusters).flatten()  # centres dropped
+    sums = group_sum(z.reshape(b * n, d), group, b * num_clusters).view(b, num_clusters, d)
     counts = onehot.sum(dim=1)  # [B, c]
     centre_feat = z.gather(1, centres[..., None].expand(b, num_clusters, d))
     mean = sums / counts.clamp(min=1)[..., None]
@@ -165,6 +180,14 @@ def dpc_cluster_merge(
     centre_weight = torch.where(has_members, beta, 1.0).to(weight.dtype)
     weight = weight.scatter(2, centres[..., None], centre_weight[..., None])
     return centres, merged, weight
+
+
+def _frame_mean(x: torch.Tensor) -> torch.Tensor:
+    """``x.mean(dim=0)`` in float32 as a running sum of frames: the same bits, cache-sized steps."""
+    total = x[0].to(torch.float32, copy=True)
+    for frame in x[1:]:
+        total += frame
+    return total / x.shape[0]
 
 
 def _topk_ascending(score: torch.Tensor, k: int) -> torch.Tensor:
@@ -265,7 +288,7 @@ def _prune_window(
     centre_pos = static_pos[:0]
     parts: list[TokenCombination] = []
     if plan.num_clusters > 0:
-        z = x[:, static_pos].mean(dim=0, dtype=torch.float32)[None]  # [1, n_s, D]
+        z = _frame_mean(x)[static_pos][None]  # [1, n_s, D]
         centres, merged, weight = dpc_cluster_merge(
             z, plan.num_clusters, p.knn, p.beta, generator, sink_penalty
         )
