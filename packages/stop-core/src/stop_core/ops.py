@@ -139,17 +139,24 @@ def selection(tokens: VideoTokens, global_index: torch.Tensor) -> TokenCombinati
 def group_sum(values: torch.Tensor, group: torch.Tensor, num_groups: int) -> torch.Tensor:
     """Row sums of ``values [P, D]`` per ``group [P]`` (ids ``>= num_groups`` are dropped).
 
-    O(P * D) and the same bits on every run: the CPU's ``index_add_`` adds the rows one after
-    another in ``group`` order; on CUDA, ``index_put_(accumulate=True)`` sorts the ids and
-    adds each group's rows in that order (no atomics), unlike CUDA's ``index_add_``.
+    O(P * D) and the same bits on every run (``add_rows_``), unlike a one-hot matmul's
+    O(P * num_groups * D).
     """
     out = values.new_zeros(num_groups + 1, *values.shape[1:])
-    spare = group.clamp(max=num_groups)  # dropped rows land in a spare row
-    if values.is_cuda:
-        out.index_put_((spare,), values, accumulate=True)
-    else:
-        out.index_add_(0, spare, values)
+    add_rows_(out, group.clamp(max=num_groups), values)  # dropped rows land in a spare row
     return out[:num_groups]
+
+
+def add_rows_(target: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``target[index[i]] += values[i]`` in place, with the same bits on every run.
+
+    The CPU's ``index_add_`` adds the rows one after another in ``index`` order; on CUDA,
+    ``index_put_(accumulate=True)`` sorts the ids and adds each target row's values in that
+    order (no atomics), unlike CUDA's ``index_add_``.
+    """
+    if target.is_cuda:
+        return target.index_put_((index,), values, accumulate=True)
+    return target.index_add_(0, index, values)
 
 
 def gather_global(tokens: VideoTokens, global_index: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,7 @@ from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
 from stop_core.ops import (
     DENSITY_NOISE,
+    add_rows_,
     distance_to_denser,
     finish,
     group_sum,
@@ -262,7 +263,7 @@ def _compress_segment(
         norm = src.norm(dim=-1).clamp_min(NORM_EPS)
         unit = x32 / norm[:, :, None]
         cosine = torch.bmm(unit, unit.transpose(1, 2))
-        means = src.mean(dim=1)  # [F, D]
+        means = frame_mean  # [F, D]: the same reduction, once for the video
         relevance = (x32.view(f * s, d) @ means.T).view(f, s, f).permute(0, 2, 1).mean(dim=1)
     adts = _adts(
         cosine, importance.float() * params.attention_scale, relevance, n_adts, fixed, notes
@@ -400,8 +401,8 @@ def _temporal_merge(
     slot = torch.full((f * s,), flat.numel(), dtype=torch.long, device=device)
     slot[flat] = torch.arange(flat.numel(), device=device)
     tree = x32
-    for t in range(f - 1, 0, -1):
-        tree[t - 1] += group_sum(tree[t], torch.where(merge[t], arg[t], s), s)
+    for t in range(f - 1, 0, -1):  # merged children (others add exact zeros) into parents
+        add_rows_(tree[t - 1], arg[t], tree[t] * merge[t, :, None].to(tree.dtype))
     count = children[flat] + 1
     values = tree.reshape(f * s, d)[flat] / count[:, None].to(x32.dtype)
     # every non-ADTS token reaches a kept root and enters it with weight 1 / count
