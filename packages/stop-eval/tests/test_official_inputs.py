@@ -393,3 +393,34 @@ def test_qwen_frame_folder(n: int, tmp_path: Path, qwen25_processor) -> None:
         **qwen_processor_kwargs(ours),
     )
     assert out["video_grid_thw"].tolist() == [[len(indices) // 2, 4, 6]]
+
+
+def source_of_each_frame(video: torch.Tensor) -> list[int]:
+    """For each frame, the first frame of ``video`` equal to it (padding repeats show up)."""
+    return [
+        next(j for j in range(k + 1) if torch.equal(video[j], video[k])) for k in range(len(video))
+    ]
+
+
+@pytest.mark.parametrize("n", [21, 31])
+def test_qwen_odd_frame_folder_padded_like_qwen_vl_utils(n: int, tmp_path: Path) -> None:
+    """An odd image count is padded to even exactly as qwen-vl-utils pads a list of frames.
+
+    qwen-vl-utils' own ``fetch_video`` on the folder's images (already at their ``smart_resize``
+    size, 56 x 84) is the oracle: which image each output frame repeats, and the pixels up to the
+    PIL-versus-torchvision resize of its ``fetch_image`` (a few grey levels).
+    """
+    from qwen_vl_utils.vision_process import fetch_video
+
+    folder = tmp_path / f"clip_{n}"
+    folder.mkdir()
+    for i in range(n):
+        Image.fromarray(smooth_frame(84, 56, i)).save(folder / f"{i + 1:05d}.png")
+    ours = qwen_video(folder)
+    images = [Image.open(folder / f"{i + 1:05d}.png").convert("RGB") for i in range(n)]
+    theirs = fetch_video({"video": images, "resized_height": 56, "resized_width": 84})
+    assert len(ours.frame_indices) == theirs.shape[0] == n + 1
+    assert ours.frame_indices == [*range(n), n - 1]
+    assert source_of_each_frame(ours.frames) == source_of_each_frame(theirs) == ours.frame_indices
+    assert (ours.frames - theirs.float()).abs().max() <= 3
+    assert math.isclose(ours.fps, (n + 1) / n * 3.0, rel_tol=1e-9)
