@@ -99,6 +99,7 @@ def test_messy_task_file_loads_every_record(tmp_path):
         "(first: record 0)",
         "json/4_count.json: 1 record: `answer` holds an integer, read as text (first: record 0)",
         "json/4_count.json: 1 record: `duration` is a string, read as a number (first: record 0)",
+        "json/4_count.json: 1 record: `duration` is null, left out (first: record 1)",
         "json/4_count.json: 1 record: `question_type` is null, left out (first: record 1)",
         "json/4_count.json: 1 record: duplicate of an earlier record (same video and question), "
         "kept (first: record 3)",

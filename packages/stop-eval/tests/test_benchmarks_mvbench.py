@@ -159,6 +159,7 @@ def test_messy_task_files_load_every_record(tmp_path):
     assert bench.warnings == [
         "json/action_sequence.json: 1 record: `start` is a string, read as a number "
         "(first: record 0)",
+        "json/action_sequence.json: 1 record: `end` is null, left out (first: record 1)",
         "json/action_sequence.json: 1 record: `end` before `start`, whole video (first: record 2)",
         "json/action_sequence.json: 1 record: duplicate of an earlier record (same video and "
         "question), kept (first: record 4)",

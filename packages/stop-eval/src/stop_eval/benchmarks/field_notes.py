@@ -133,10 +133,13 @@ def liberal_text(
 def liberal_number(
     record: dict[str, Any], key: str, path: Path, where: int | str, notes: Notes
 ) -> float | None:
-    """A side field as a number: numeric strings converted, anything else None; noted."""
-    value = record.get(key)
-    if value is None:
+    """A side field as a number: numeric strings converted, anything else None; noted.
+
+    An absent key is None without a note (the field is optional); a null one is noted.
+    """
+    if key not in record:
         return None
+    value = record[key]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
@@ -147,7 +150,8 @@ def liberal_number(
         else:
             notes.add(path, f"`{key}` is a string, read as a number", where)
             return number
-    notes.add(path, f"`{key}` is {describe(value)} ({value!r}), left out", where)
+    shown = describe(value) if value is None else f"{describe(value)} ({value!r})"
+    notes.add(path, f"`{key}` is {shown}, left out", where)
     return None
 
 
