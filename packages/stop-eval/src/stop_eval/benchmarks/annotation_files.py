@@ -10,8 +10,6 @@ from typing import Any
 from stop_eval.benchmarks.base import AnnotationError, Protocol
 from stop_eval.benchmarks.field_notes import Notes, describe, option_text, strict_text
 
-_MISSING = object()
-
 
 def check_protocol(protocol: str) -> Protocol:
     """The protocol name, or ValueError; every adapter accepts exactly ``PROTOCOLS``."""
@@ -68,51 +66,6 @@ def read_parquet_rows(
     for row in rows:
         row.update(dict.fromkeys(absent))
     return rows, absent
-
-
-def field(
-    record: dict[str, Any],
-    key: str,
-    kind: type | tuple[type, ...],
-    path: Path,
-    where: int | str,
-    default: Any = _MISSING,
-) -> Any:
-    """``record[key]`` checked against ``kind`` (None counts as missing).
-
-    A missing key without default, or a wrong type, raises AnnotationError naming file and record.
-    """
-    if key not in record or record[key] is None:
-        if default is not _MISSING:
-            return default
-        raise AnnotationError(f"{path}: record {where}: missing key {key!r}")
-    value = record[key]
-    if isinstance(value, bool) and bool not in _as_tuple(kind):
-        raise AnnotationError(f"{path}: record {where}: {key!r} has type bool")
-    if not isinstance(value, kind):
-        raise AnnotationError(
-            f"{path}: record {where}: {key!r} has type {type(value).__name__}, "
-            f"expected {_kind_name(kind)}"
-        )
-    return value
-
-
-def string_list(record: dict[str, Any], key: str, path: Path, where: int | str) -> list[str]:
-    """A non-empty list of strings (e.g. MCQA candidates), else AnnotationError."""
-    value = field(record, key, list, path, where)
-    if not value or not all(isinstance(v, str) for v in value):
-        raise AnnotationError(
-            f"{path}: record {where}: {key!r} must be a non-empty list of strings"
-        )
-    return value
-
-
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    return " or ".join(k.__name__ for k in _as_tuple(kind))
 
 
 def first_existing(candidates: Sequence[Path]) -> Path:

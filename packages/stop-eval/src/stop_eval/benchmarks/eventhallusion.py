@@ -96,9 +96,7 @@ def gt_yes_no(answer: str) -> str:
     return answer.strip().lower().rstrip(".")
 
 
-def length_seconds(
-    record: dict[str, Any], path: Path, where: str, notes: Notes
-) -> float | None:
+def length_seconds(record: dict[str, Any], path: Path, where: str, notes: Notes) -> float | None:
     """The side field ``length`` (``"00:05"`` or ``h:mm:ss``) in seconds; no metric reads it.
 
     Integers are taken as seconds, surrounding spaces stripped, empty or other shapes left out;
@@ -175,8 +173,7 @@ class EventHallusion(Benchmark):
                     unique = duplicates.unique_id(video_id, path, f"{index} ({video_id})")
                     if unique != video_id:
                         batch = [
-                            dataclasses.replace(s, id=unique + s.id[len(video_id) :])
-                            for s in batch
+                            dataclasses.replace(s, id=unique + s.id[len(video_id) :]) for s in batch
                         ]
                 samples.extend(batch)
         self.warnings = notes.lines()

@@ -61,9 +61,7 @@ class MLVU(MultipleChoiceBenchmark):
             path = root / "json" / f"{stem}.json"
             duplicates = Duplicates(notes)
             for index, record in enumerate(read_json_list(path)):
-                video, question, candidates, letter = read_choice_record(
-                    record, path, index, notes
-                )
+                video, question, candidates, letter = read_choice_record(record, path, index, notes)
                 duplicates.check((video, question), path, index, "same video and question")
                 duration = liberal_number(record, "duration", path, index, notes)
                 question_type = None

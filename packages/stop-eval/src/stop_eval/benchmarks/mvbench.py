@@ -100,9 +100,7 @@ class MVBench(MultipleChoiceBenchmark):
             path = root / "json" / f"{task.stem}.json"
             duplicates = Duplicates(notes)
             for index, record in enumerate(read_json_list(path)):
-                video, question, candidates, letter = read_choice_record(
-                    record, path, index, notes
-                )
+                video, question, candidates, letter = read_choice_record(record, path, index, notes)
                 duplicates.check((video, question), path, index, "same video and question")
                 start = end = None
                 if task.bounded and protocol == "fixed":
