@@ -124,7 +124,7 @@ def test_eventhallusion_messy_root(tmp_path, clip, capsys):
 
     code, out = run_check(capsys, "--benchmark", "eventhallusion", "--data-root", str(tmp_path))
     assert code == 1
-    assert "items: 43 (official 711)" in out
+    assert "items: 43 (official 711, differs)\n  qa: 26 (official 409, differs)" in out
     assert f"missing videos (1):\n  {root / 'videos/entire/entire_003.mp4'}" in out
     assert "result: 7 of 43 items would error" in out
 

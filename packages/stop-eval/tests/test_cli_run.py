@@ -249,7 +249,7 @@ def test_run_prints_the_data_check_first(tmp_path, capsys) -> None:
     _run(root, tmp_path / "out")
     err = capsys.readouterr().err
     missing = root / "VQA" / "Video_MME" / "video" / "clip3.mp4"
-    assert "items: 4 (official 2700)" in err
+    assert "items: 4 (official 2700, differs)" in err
     assert f"missing videos (1):\n  {missing}" in err
     assert "1 record: `domain` is null, left out (first: record 0 (000-1))" in err
     assert "result: 1 of 4 items would error" in err

@@ -107,7 +107,7 @@ def _first_frame_problem(path: Path) -> tuple[str, str] | None:
                 frame.to_ndarray(format="rgb24")
                 return None
     except (av.FFmpegError, OSError, ValueError, RuntimeError) as exc:
-        return "undecodable", str(exc)
+        return "undecodable", getattr(exc, "strerror", None) or str(exc)
     return "undecodable", "no frame decodes"
 
 
@@ -172,6 +172,14 @@ def _listing(title: str, entries: list[str], stream: IO[str], most: int = 20) ->
         print(f"  ... and {len(entries) - most} more (--json lists all)", file=stream)
 
 
+def _official(count: int, expected: int | None, limit: int | None) -> str:
+    """`` (official N)``, flagged when the count differs (a ``--limit`` explains any)."""
+    if expected is None:
+        return ""
+    differs = count != expected and limit is None
+    return f" (official {expected}{', differs' if differs else ''})"
+
+
 def print_report(report: DataReport, stream: IO[str] | None = None) -> None:
     """The human-readable summary (the same lines before an evaluation run starts)."""
     stream = stream or sys.stdout
@@ -180,20 +188,18 @@ def print_report(report: DataReport, stream: IO[str] | None = None) -> None:
         print(f"error: {report.error}", file=stream)
         print("result: the run cannot start", file=stream)
         return
-    official = "" if report.expected_total is None else f" (official {report.expected_total})"
     limited = "" if report.limit is None else f" (--limit {report.limit})"
+    official = _official(report.items, report.expected_total, report.limit)
     print(f"items: {report.items}{official}{limited}", file=stream)
     for group, count in report.per_group.items():
         expected = report.expected_per_group.get(group)
-        suffix = "" if expected is None else f" (official {expected})"
-        print(f"  {group}: {count}{suffix}", file=stream)
+        print(f"  {group}: {count}{_official(count, expected, report.limit)}", file=stream)
     bad = len(report.missing_videos) + len(report.empty_videos) + len(report.undecodable_videos)
     print(f"videos: {report.videos} referenced, {report.videos - bad} decode", file=stream)
     _listing("missing videos", report.missing_videos, stream)
     _listing("empty videos", report.empty_videos, stream)
     undecodable = [f"{v['path']}: {v['error']}" for v in report.undecodable_videos]
     _listing("undecodable videos", undecodable, stream)
-    _listing("counts that differ from the official enumeration", report.count_mismatches(), stream)
     _listing("warnings", report.warnings, stream, most=50)
     if report.ok:
         print("result: ok, every item can run", file=stream)
