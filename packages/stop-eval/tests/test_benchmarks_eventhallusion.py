@@ -224,7 +224,13 @@ def test_malformed_records_named(tmp_path):
     del broken[1]["event_info"]["unexpected"]
     root = write_eh(tmp_path / "a", mix=broken)
     with pytest.raises(AnnotationError, match=r"mix_questions\.json: record 1 \(mix_002\)"):
-        get_benchmark("eventhallusion").load(root, "reference")
+        get_benchmark("eventhallusion").load(root, "fixed")
+    bench = get_benchmark("eventhallusion")  # the reference judge never reads `unexpected`
+    assert len(bench.load(root, "reference")) == 8
+    assert bench.warnings == [
+        "questions/mix_questions.json: 1 record: `event_info.unexpected` is null (read under "
+        "fixed) (first: record 1 (mix_002))"
+    ]
     broken = json.loads(json.dumps(ENTIRE))
     broken[0]["questions"][1]["answer"] = "Maybe."
     root = write_eh(tmp_path / "b", entire=broken)
@@ -237,5 +243,105 @@ def test_malformed_records_named(tmp_path):
     broken = json.loads(json.dumps(MISLEADING))
     broken[0]["questions"] = "Is the dog flying?"
     root = write_eh(tmp_path / "d", misleading=broken)
-    with pytest.raises(AnnotationError, match=r"record 0 \(misleading_001\): 'questions' has type"):
+    with pytest.raises(
+        AnnotationError, match=r"record 0 \(misleading_001\): 'questions' is a string"
+    ):
+        get_benchmark("eventhallusion").load(root, "reference")
+
+
+# ------------------------------------------------------------- real files as they come
+def official_enumeration(root):
+    """The official loop, written out: every question of every record, then a description
+    item per entire / interleave record, file by file (side fields never read)."""
+    items = []
+    for split, name in (("entire", "entire"), ("misleading", "misleading"), ("mix", "mix")):
+        for record in json.loads((root / "questions" / f"{name}_questions.json").read_text()):
+            vid = record["id"].strip().replace("mix_", "interleave_")
+            items += [(vid, q["question"]) for q in record["questions"]]
+            if split != "misleading":
+                items.append((vid, "desc"))
+    return items
+
+
+def messy_root(tmp_path):
+    """The shapes of the published files: integer lengths in `entire`, an empty and a padded
+    length in `interleave`, a null category, an id with a trailing space, a repeated record."""
+    entire = [
+        video(
+            f"entire_{i:03d}", f"event {i}", [(f"Q{i}?", "No.")], "bias", "b", length=f"00:{i:02d}"
+        )
+        for i in range(1, 16)
+    ]
+    for i in range(2, 15):
+        entire[i]["length"] = 8 + i  # 13 records carry an integer
+    entire[0]["category"] = None
+    misleading = [
+        video("misleading_001", "a dog runs", [("Is the dog flying?", "No.")], "bias", "b")
+    ]
+    misleading.append(json.loads(json.dumps(misleading[0])))  # listed twice
+    mix = [
+        video(f"mix_{i:03d}", f"caption {i}", [(f"M{i}?", "Yes.")], "unexpected", f"u {i}")
+        for i in range(1, 5)
+    ]
+    mix[1]["length"] = ""
+    mix[2]["length"] = "00:23 "
+    mix[3]["id"] = "mix_004 "
+    return write_eh(tmp_path / "EventHallusion", entire=entire, misleading=misleading, mix=mix)
+
+
+def test_messy_real_shapes_load_with_one_warning_per_oddity(tmp_path):
+    root = messy_root(tmp_path)
+    bench = get_benchmark("eventhallusion")
+    samples = bench.load(root, "reference")
+    want = official_enumeration(root)
+    assert len(samples) == len(want) == 15 * 2 + 2 + 4 * 2
+    got = [
+        (
+            s.meta["video_id"],
+            "desc" if s.meta["kind"] == "desc" else s.prompt[: -len("\nPlease answer yes or no:")],
+        )
+        for s in samples
+    ]
+    assert got == want
+    assert len({s.id for s in samples}) == len(samples)
+    assert [s.id for s in samples if s.meta["split"] == "misleading"] == [
+        "misleading_001_q0",
+        "misleading_001#2_q0",
+    ]
+    by_id = {s.id: s for s in samples}
+    assert by_id["entire_003_q0"].meta["duration"] == 10  # an integer length is seconds
+    assert by_id["interleave_003_q0"].meta["duration"] == 23
+    assert by_id["interleave_002_q0"].meta["duration"] is None
+    assert by_id["interleave_004_desc"].video == root / "videos/interleave/interleave_004.mp4"
+    assert bench.warnings == [
+        "questions/entire_questions.json: 1 record: `category` is null, left out "
+        "(first: record 0 (entire_001))",
+        "questions/entire_questions.json: 13 records: `length` is an integer, read as seconds "
+        "(first: record 2 (entire_003))",
+        "questions/misleading_questions.json: 1 record: duplicate id, kept as a separate item "
+        "(first: record 1 (misleading_001))",
+        "questions/mix_questions.json: 1 record: `length` is empty, left out "
+        "(first: record 1 (mix_002))",
+        "questions/mix_questions.json: 1 record: `length` has surrounding spaces, stripped "
+        "(first: record 2 (mix_003))",
+        "questions/mix_questions.json: 1 record: `id` has surrounding spaces, stripped "
+        "(first: record 3)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.update(id=7), r"'id' is an integer \(7\)"),
+        (lambda r: r.update(id=""), r"'id' is empty"),
+        (lambda r: r["questions"][0].update(question=None), r"question 0: 'question' is null"),
+        (lambda r: r["questions"][0].update(answer=" "), r"question 0: 'answer' is empty"),
+        (lambda r: r["event_info"].update(caption=3), r"event_info: 'caption' is an integer"),
+    ],
+)
+def test_scoring_fields_stay_strict(tmp_path, change, message):
+    entire = json.loads(json.dumps(ENTIRE))
+    change(entire[0])
+    root = write_eh(tmp_path / "eh", entire=entire)
+    with pytest.raises(AnnotationError, match=r"entire_questions\.json: record 0.*" + message):
         get_benchmark("eventhallusion").load(root, "reference")

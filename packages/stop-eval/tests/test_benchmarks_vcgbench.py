@@ -266,3 +266,48 @@ def test_failed_pair_judgement_becomes_error_records(root):
     assert records["consistency_0"]["scores"] == {"consistency": 5.0}
     metrics = bench.aggregate(list(records.values()), "fixed")
     assert metrics["errors"] == 2 and metrics["counts"]["consistency"] == 1
+
+
+# ------------------------------------------------------------- real files as they come
+def test_messy_parquets_load_every_row(tmp_path):
+    """A padded video name, a repeated row, a null instead of "None", a null answer (error)."""
+    root = write_vcg(
+        tmp_path / "m",
+        consistency={
+            "video_name": ["v_1 ", "v_1", "v_2", "v_2"],
+            "question_1": [
+                "What is he doing?",
+                None,
+                "What is in her hand?",
+                "What is in her hand?",
+            ],
+            "question_2": ["None", "Which activity is shown?", "None", "None"],
+            "answer": ["He is juggling.", "He is juggling.", "A red umbrella.", "A red umbrella."],
+        },
+    )
+    bench = get_benchmark("vcgbench")
+    samples = bench.load(root, "fixed")
+    rows = {
+        s: pq.read_table(root / s / PARQUET).num_rows
+        for s in ("Generic", "Temporal", "Consistency")
+    }
+    assert len(samples) == sum(rows.values()) == 2 + 1 + 4
+    consistency = [s for s in samples if s.meta["split"] == "Consistency"]
+    assert [s.meta["which"] for s in consistency] == [
+        "question_1",
+        "question_2",
+        "question_1",
+        "question_1",
+    ]
+    assert consistency[0].meta["video_name"] == "v_1"
+    assert bench.warnings == [
+        "Consistency/test-00000-of-00001.parquet: 1 record: `video_name` has surrounding "
+        "spaces, stripped (first: record 0)",
+        "Consistency/test-00000-of-00001.parquet: 1 record: duplicate of an earlier record "
+        "(same video and question), kept (first: record 3)",
+    ]
+    write_split(root, "Generic", {"video_name": ["v_1"], "question": ["q"], "answer": [None]})
+    with pytest.raises(
+        AnnotationError, match=r"Generic.test-00000-of-00001\.parquet: record 0: 'answer' is null"
+    ):
+        bench.load(root, "fixed")

@@ -104,7 +104,55 @@ def test_malformed_record_named(tmp_path):
     root = write_videocomp(tmp_path / "bad", youcook2=[bad])
     with pytest.raises(AnnotationError, match=r"youcook2_comp_val\.json: record 0 \(key an-7\)"):
         get_benchmark("videocomp").load(root, "reference")
-    bad = comp_record("an-8", "ggg", "A", "x", start="1500000")
-    root = write_videocomp(tmp_path / "bad2", activitynet=[bad])
-    with pytest.raises(AnnotationError, match="query_video/start_time"):
-        get_benchmark("videocomp").load(root, "fixed")
+    for answer, shown in ((None, "null"), ("", "empty"), (["A"], "a list")):
+        bad = comp_record("an-8", "ggg", answer, "x")
+        root = write_videocomp(tmp_path / f"bad_{shown}", activitynet=[bad])
+        with pytest.raises(AnnotationError, match=rf"record 0 \(key an-8\): 'answer' is {shown}"):
+            get_benchmark("videocomp").load(root, "reference")
+
+
+# ------------------------------------------------------------- real files as they come
+def test_messy_files_load_every_record(tmp_path):
+    """Times as strings and nulls, a reversed clip, an integer key, a repeated key, no type."""
+    activitynet = [
+        comp_record("an-1", "abc123", "A", "temporal_reordering", start="1500000"),
+        comp_record("an-2", "def456 ", "B", "action_word_replacement", end=None),
+        comp_record(3, "ghi789", "A", "partial", start=9_000_000, end=1_000_000),
+        comp_record("an-1", "abc123", "B", "temporal_reordering"),
+    ]
+    del activitynet[1]["type"]
+    root = write_videocomp(tmp_path / "messy", activitynet=activitynet)
+    bench = get_benchmark("videocomp")
+    samples = bench.load(root, "fixed")
+    official = [
+        json.loads((root / f).read_text())
+        for f in ("activitynet_comp_val.json", "youcook2_comp_val.json")
+    ]
+    assert [s.prompt for s in samples] == [r["question"] for f in official for r in f]
+    assert [s.id for s in samples] == [
+        "activitynet_an-1",
+        "activitynet_an-2",
+        "activitynet_3",
+        "activitynet_an-1#2",
+        "youcook2_yc-1",
+    ]
+    assert (samples[0].start, samples[0].end) == (1.5, 12.0)
+    assert (samples[1].start, samples[1].end) == (1.5, None)
+    assert (samples[2].start, samples[2].end) == (None, None)
+    assert samples[1].video == root / "activitynet_video" / "v_def456.mp4"
+    assert samples[1].meta["type"] is None
+    assert bench.warnings == [
+        "activitynet_comp_val.json: 1 record: `query_video/start_time` is a string, read as a "
+        "number (first: record 0 (key an-1))",
+        "activitynet_comp_val.json: 1 record: `video_id` has surrounding spaces, stripped "
+        "(first: record 1 (key an-2))",
+        "activitynet_comp_val.json: 1 record: `query_video/end_time` is null, left out "
+        "(first: record 1 (key an-2))",
+        "activitynet_comp_val.json: 1 record: `type` is missing, left out "
+        "(first: record 1 (key an-2))",
+        "activitynet_comp_val.json: 1 record: `key` is an integer, read as text (first: record 2)",
+        "activitynet_comp_val.json: 1 record: query end before start, whole video "
+        "(first: record 2 (key 3))",
+        "activitynet_comp_val.json: 1 record: duplicate key, kept as a separate item "
+        "(first: record 3 (key an-1))",
+    ]

@@ -122,8 +122,13 @@ def test_malformed_options_name_file_and_record(tmp_path):
 
 def test_unknown_duration_and_missing_column(tmp_path):
     bad = write_videomme(tmp_path / "dur", duration=["short", "short", "medium", "huge"])
-    with pytest.raises(AnnotationError, match=r"record 3 \(601-1\).*huge"):
-        get_benchmark("videomme").load(bad, "reference")
+    bench = get_benchmark("videomme")
+    samples = bench.load(bad, "reference")
+    assert [s.meta["duration"] for s in samples] == ["short", "short", "medium", "huge"]
+    assert bench.warnings == [
+        "test-00000-of-00001.parquet: 1 record: `duration` is not short/medium/long, overall "
+        "accuracy only (first: record 3 (601-1))"
+    ]
     folder = tmp_path / "cols"
     folder.mkdir()
     pq.write_table(pa.table({"question": ["q"]}), folder / "test-00000-of-00001.parquet")
@@ -135,3 +140,49 @@ def test_corrupt_parquet(tmp_path):
     (tmp_path / "test-00000-of-00001.parquet").write_bytes(b"not parquet")
     with pytest.raises(AnnotationError, match="not a readable parquet"):
         get_benchmark("videomme").load(tmp_path, "reference")
+
+
+# ------------------------------------------------------------- real files as they come
+def test_messy_parquet_loads_every_row_with_one_warning_per_oddity(tmp_path):
+    """Nulls in side columns, padded strings, a repeated question, a video that is missing."""
+    rows = [*ROWS, ROWS[1]]  # question 001-2 listed twice
+    n = len(rows)
+    folder = write_videomme(
+        tmp_path / "messy",
+        rows=rows,
+        duration=["short ", "short", "medium", "long", "short"],
+        domain=["Knowledge", None, None, "Sports", ""],
+        task_type=["Counting Problem"] * n,
+        question_id=["001-1", "001-2", "301-1 ", "601-1", "001-2"],
+    )
+    bench = get_benchmark("videomme")
+    samples = bench.load(folder, "reference")
+    official = pq.read_table(folder / "test-00000-of-00001.parquet").to_pylist()
+    assert len(samples) == len(official) == 5  # every row, in row order
+    assert [s.prompt.split("\n")[1] for s in samples] == [r["question"] for r in official]
+    assert [s.id for s in samples] == ["001-1", "001-2", "301-1", "601-1", "001-2#2"]
+    assert samples[0].meta["duration"] == "short" and samples[1].meta["domain"] is None
+    name = "test-00000-of-00001.parquet"
+    assert bench.warnings == [
+        f"{name}: 1 record: `duration` has surrounding spaces, stripped (first: record 0 (001-1))",
+        f"{name}: 2 records: `domain` is null, left out (first: record 1 (001-2))",
+        f"{name}: 1 record: `question_id` has surrounding spaces, stripped (first: record 2)",
+        f"{name}: 1 record: `domain` is empty, left out (first: record 4 (001-2))",
+        f"{name}: 1 record: duplicate question_id, kept as a separate item "
+        "(first: record 4 (001-2))",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("question_id", ["001-1", None, "301-1", "601-1"], r"record 1: 'question_id' is null"),
+        ("videoID", [1, 1, 301, 601], r"record 0 \(001-1\): 'videoID' is an integer"),
+        ("question", ["q", "", "q", "q"], r"record 1 \(001-2\): 'question' is empty"),
+        ("answer", ["B", "A", "E", "D"], r"record 2 \(301-1\): answer 'E' is not one of"),
+    ],
+)
+def test_scoring_columns_stay_strict(tmp_path, column, values, message):
+    folder = write_videomme(tmp_path / "bad", **{column: values})
+    with pytest.raises(AnnotationError, match=r"test-00000-of-00001\.parquet: " + message):
+        get_benchmark("videomme").load(folder, "reference")

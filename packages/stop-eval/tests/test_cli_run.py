@@ -233,10 +233,26 @@ def test_malformed_annotation_names_file_and_record(tmp_path) -> None:
     root = write_videomme_root(tmp_path, n=2)
     parquet = root / "VQA" / "Video_MME" / "test-00000-of-00001.parquet"
     table = pq.read_table(parquet).to_pylist()
-    table[1]["duration"] = "forever"
+    table[1]["answer"] = "Z"
     pq.write_table(pa.Table.from_pylist(table), parquet)
-    with pytest.raises(SystemExit, match=r"test-00000-of-00001\.parquet.*record 1.*forever"):
+    with pytest.raises(SystemExit, match=r"test-00000-of-00001\.parquet.*record 1.*'Z'"):
         main(["--benchmark", "videomme", "--data-root", str(root), "--out", str(tmp_path / "o")])
+
+
+def test_run_prints_the_data_check_first(tmp_path, capsys) -> None:
+    """Before any sample runs, stderr carries what `stop-eval check` reports for these items."""
+    root = write_videomme_root(tmp_path, n=4)  # clip3 is missing
+    parquet = root / "VQA" / "Video_MME" / "test-00000-of-00001.parquet"
+    table = pq.read_table(parquet).to_pylist()
+    table[0]["domain"] = None
+    pq.write_table(pa.Table.from_pylist(table), parquet)
+    _run(root, tmp_path / "out")
+    err = capsys.readouterr().err
+    missing = root / "VQA" / "Video_MME" / "video" / "clip3.mp4"
+    assert "items: 4 (official 2700, differs)" in err
+    assert f"missing videos (1):\n  {missing}" in err
+    assert "1 record: `domain` is null, left out (first: record 0 (000-1))" in err
+    assert "result: 1 of 4 items would error" in err
 
 
 def test_batched_run_matches_unbatched(data_root, reference_run, tmp_path) -> None:

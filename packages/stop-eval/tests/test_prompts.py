@@ -92,3 +92,41 @@ def test_tokenizer_template_is_used_when_the_processor_has_none() -> None:
 def test_unknown_video_kind() -> None:
     with pytest.raises(ValueError, match="video_kind"):
         chat_text(demo_tokenizer(), QUESTION, video_kind="gemma")
+
+
+def test_llava_onevision_chat_template_gives_the_official_text() -> None:
+    """The llava-hf LLaVA-OneVision template (video first, then the text) renders qwen_1_5's text.
+
+    Without ``add_generation_prompt`` the assistant header is missing, so a wrong flag fails here.
+    """
+    import json
+
+    from transformers import (
+        LlavaOnevisionImageProcessor,
+        LlavaOnevisionProcessor,
+        LlavaOnevisionVideoProcessor,
+    )
+
+    template_file = FIXTURES / "llava-onevision-qwen2-7b-ov-hf" / "chat_template.json"
+    template = json.loads(template_file.read_text())["chat_template"]
+    tokenizer = demo_tokenizer()
+    processor = LlavaOnevisionProcessor(
+        image_processor=LlavaOnevisionImageProcessor(),
+        video_processor=LlavaOnevisionVideoProcessor(size={"height": 384, "width": 384}),
+        tokenizer=tokenizer,
+        chat_template=template,
+        num_image_tokens=729,
+        vision_feature_select_strategy="full",
+    )
+    text, source = chat_text(processor, QUESTION, video_kind="llava")
+    assert source == "chat_template"
+    assert text == OFFICIAL_LLAVA
+    without = processor.apply_chat_template(
+        [
+            {"role": "system", "content": [{"type": "text", "text": SYSTEM}]},
+            {"role": "user", "content": [{"type": "video"}, {"type": "text", "text": QUESTION}]},
+        ],
+        tokenize=False,
+        add_generation_prompt=False,
+    )
+    assert text == without + "<|im_start|>assistant\n"

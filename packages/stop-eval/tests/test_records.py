@@ -61,3 +61,25 @@ def test_resume_refuses_a_different_configuration(tmp_path) -> None:
     with pytest.raises(ValueError, match="different configuration.*retention"):
         check_config(tmp_path, _settings(retention=0.2))
     assert json.loads((tmp_path / "config.json").read_text())["retention"] == 0.1
+
+
+def test_each_record_is_on_disk_when_fsync_runs(tmp_path, monkeypatch) -> None:
+    """``write`` fsyncs the record's file after the line reached the OS, before returning."""
+    import os
+
+    path = tmp_path / "records.jsonl"
+    seen: list[tuple[int, bytes]] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        seen.append((fd, path.read_bytes()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    writer = RecordWriter(path)
+    writer.write({"id": "a"})
+    assert seen == [(writer.handle.fileno(), b'{"id": "a"}\n')]
+    writer.write({"id": "b", "x": [1, 2]})
+    assert len(seen) == 2 and seen[1][0] == writer.handle.fileno()
+    assert seen[1][1] == b'{"id": "a"}\n{"id": "b", "x": [1, 2]}\n'
+    writer.close()

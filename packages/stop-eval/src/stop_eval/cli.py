@@ -32,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="stop-eval",
         description=__doc__,
-        epilog="subcommands: stop-eval download ..., stop-eval list, stop-eval visualize ..., "
-        "stop-eval inspect ...",
+        epilog="subcommands: stop-eval download ..., stop-eval check ..., stop-eval list, "
+        "stop-eval visualize ..., stop-eval inspect ...",
     )
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=available_backbones())
     p.add_argument(
@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> None:
 
         visualize_main(argv[1:])
         return
+    if argv and argv[0] == "check":
+        from stop_eval.check_data import main as check_main
+
+        check_main(argv[1:])
+        return
     if argv and argv[0] == "inspect":
         from stop_eval.inspect_inputs import main as inspect_main
 
@@ -202,6 +207,11 @@ def evaluate_benchmark(args: argparse.Namespace, cfg: PruningConfig, console: Co
     samples = benchmark.load(root, args.protocol)
     if args.limit is not None:
         samples = samples[: args.limit]
+    if int(os.environ.get("RANK", "0")) == 0:  # what `stop-eval check` says, before it starts
+        from stop_eval.check_data import check_samples, print_report
+
+        report = check_samples(benchmark, root, args.protocol, samples, limit=args.limit)
+        print_report(report, sys.stderr)
     out = args.out or Path("stop-results") / args.backbone / args.benchmark / (
         f"{cfg.method}_r{cfg.retention_ratio:g}_{'stop' if cfg.use_stop else 'base'}"
     )

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from stop_eval.benchmarks.base import AnnotationError, Protocol
-
-_MISSING = object()
+from stop_eval.benchmarks.field_notes import Notes, describe, option_text, strict_text
 
 
 def check_protocol(protocol: str) -> Protocol:
@@ -43,8 +42,14 @@ def read_json_list(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-def read_parquet_rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows of a parquet file as dicts; unreadable files or missing columns: AnnotationError."""
+def read_parquet_rows(
+    path: Path, columns: Sequence[str], optional: Sequence[str] = ()
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows of a parquet file as dicts, and the ``optional`` columns the file lacks.
+
+    Unreadable files or missing required ``columns``: AnnotationError. A missing optional column
+    is None in every row.
+    """
     import pyarrow.parquet as pq
 
     require_file(path)
@@ -55,52 +60,12 @@ def read_parquet_rows(path: Path, columns: Sequence[str]) -> list[dict[str, Any]
     missing = [c for c in columns if c not in table.column_names]
     if missing:
         raise AnnotationError(f"{path}: missing column(s) {missing}; has {table.column_names}")
-    return table.select(list(columns)).to_pylist()
-
-
-def field(
-    record: dict[str, Any],
-    key: str,
-    kind: type | tuple[type, ...],
-    path: Path,
-    where: int | str,
-    default: Any = _MISSING,
-) -> Any:
-    """``record[key]`` checked against ``kind`` (None counts as missing).
-
-    A missing key without default, or a wrong type, raises AnnotationError naming file and record.
-    """
-    if key not in record or record[key] is None:
-        if default is not _MISSING:
-            return default
-        raise AnnotationError(f"{path}: record {where}: missing key {key!r}")
-    value = record[key]
-    if isinstance(value, bool) and bool not in _as_tuple(kind):
-        raise AnnotationError(f"{path}: record {where}: {key!r} has type bool")
-    if not isinstance(value, kind):
-        raise AnnotationError(
-            f"{path}: record {where}: {key!r} has type {type(value).__name__}, "
-            f"expected {_kind_name(kind)}"
-        )
-    return value
-
-
-def string_list(record: dict[str, Any], key: str, path: Path, where: int | str) -> list[str]:
-    """A non-empty list of strings (e.g. MCQA candidates), else AnnotationError."""
-    value = field(record, key, list, path, where)
-    if not value or not all(isinstance(v, str) for v in value):
-        raise AnnotationError(
-            f"{path}: record {where}: {key!r} must be a non-empty list of strings"
-        )
-    return value
-
-
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    return " or ".join(k.__name__ for k in _as_tuple(kind))
+    present = [c for c in optional if c in table.column_names]
+    absent = [c for c in optional if c not in table.column_names]
+    rows = table.select([*columns, *present]).to_pylist()
+    for row in rows:
+        row.update(dict.fromkeys(absent))
+    return rows, absent
 
 
 def first_existing(candidates: Sequence[Path]) -> Path:
@@ -112,18 +77,30 @@ def first_existing(candidates: Sequence[Path]) -> Path:
 
 
 def read_choice_record(
-    record: dict[str, Any], path: Path, index: int
+    record: dict[str, Any], path: Path, where: int | str, notes: Notes
 ) -> tuple[str, str, list[str], str]:
-    """``(video, question, candidates, answer letter)`` of an MVBench/MLVU-style record."""
+    """``(video, question, candidates, answer letter)`` of an MVBench/MLVU-style record.
+
+    All four score, so each is checked (AnnotationError naming file, record and value); numeric
+    candidates and answers are read as the text the official prompt prints (and noted).
+    """
     from stop_eval.benchmarks.mcqa import option_letter
 
-    video = field(record, "video", str, path, index)
-    question = field(record, "question", str, path, index)
-    candidates = string_list(record, "candidates", path, index)
-    answer = field(record, "answer", str, path, index)
+    video = strict_text(record, "video", path, where, notes=notes, strip=True)
+    question = strict_text(record, "question", path, where)
+    raw = record.get("candidates")
+    if not isinstance(raw, list) or not raw:
+        shown = "missing" if "candidates" not in record else f"{describe(raw)} ({raw!r})"
+        raise AnnotationError(
+            f"{path}: record {where}: 'candidates' is {shown}; expected a non-empty list"
+        )
+    candidates = [option_text(c, "candidates", path, where, notes) for c in raw]
+    if "answer" not in record or record["answer"] is None:
+        raise AnnotationError(f"{path}: record {where}: 'answer' is missing")
+    answer = option_text(record["answer"], "answer", path, where, notes)
     letter = option_letter(candidates, answer)
     if letter is None:
         raise AnnotationError(
-            f"{path}: record {index}: answer {answer!r} is not among the candidates"
+            f"{path}: record {where}: answer {answer!r} is not among the candidates {candidates}"
         )
     return video, question, candidates, letter

@@ -46,10 +46,23 @@ class Benchmark(ABC):
     name: ClassVar[str]
     folder: ClassVar[str]
     judged: ClassVar[bool] = False
+    # What ``stop-eval check`` compares with: the meta key that groups items (split / task),
+    # the official counts per group where the benchmark fixes them, and the fixed total.
+    group_key: ClassVar[str] = "split"
+    expected_per_group: ClassVar[dict[str, int]] = {}
+    expected_total: ClassVar[int | None] = None
+    # One line per file, field and oddity found by the last ``load`` (side fields only).
+    warnings: list[str]
+
+    def __init__(self) -> None:
+        self.warnings = []
 
     @abstractmethod
     def load(self, root: Path, protocol: Protocol) -> list[Sample]:
-        """Samples from the benchmark folder ``root``; malformed files raise AnnotationError."""
+        """Samples from the benchmark folder ``root``; malformed files raise AnnotationError.
+
+        Oddities of fields that do not score are kept in ``self.warnings`` (one line each).
+        """
 
     @abstractmethod
     def score(

@@ -9,13 +9,21 @@ item, judged yes/no. The reference judge compares interleave descriptions with t
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stop_eval.benchmarks.annotation_files import check_protocol, field, read_json_list
+from stop_eval.benchmarks.annotation_files import check_protocol, read_json_list
 from stop_eval.benchmarks.base import AnnotationError, Benchmark, Protocol, Sample
+from stop_eval.benchmarks.field_notes import (
+    Duplicates,
+    Notes,
+    describe,
+    liberal_text,
+    strict_text,
+)
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, meta, split_errors
 
 if TYPE_CHECKING:
@@ -88,14 +96,34 @@ def gt_yes_no(answer: str) -> str:
     return answer.strip().lower().rstrip(".")
 
 
-def length_seconds(length: str, path: Path, where: str) -> int:
-    """``"00:05"`` (or ``h:mm:ss``) as seconds; other shapes raise AnnotationError."""
-    if not _LENGTH.match(length):
-        raise AnnotationError(f"{path}: record {where}: 'length' {length!r} is not mm:ss")
+def length_seconds(record: dict[str, Any], path: Path, where: str, notes: Notes) -> float | None:
+    """The side field ``length`` (``"00:05"`` or ``h:mm:ss``) in seconds; no metric reads it.
+
+    Integers are taken as seconds, surrounding spaces stripped, empty or other shapes left out;
+    each is noted, none stops the load.
+    """
+    if "length" not in record or record["length"] is None:
+        return None
+    value = record["length"]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        notes.add(path, f"`length` is {describe(value)}, read as seconds", where)
+        return float(value)
+    if not isinstance(value, str):
+        notes.add(path, f"`length` is {describe(value)}, left out", where)
+        return None
+    text = value.strip()
+    if not text:
+        notes.add(path, "`length` is empty, left out", where)
+        return None
+    if not _LENGTH.match(text):
+        notes.add(path, "`length` is not mm:ss, left out", where)
+        return None
+    if text != value:
+        notes.add(path, "`length` has surrounding spaces, stripped", where)
     seconds = 0
-    for part in length.split(":"):
+    for part in text.split(":"):
         seconds = seconds * 60 + int(part)
-    return seconds
+    return float(seconds)
 
 
 def question_file(root: Path, split: EventSplit) -> Path:
@@ -121,19 +149,34 @@ class EventHallusion(Benchmark):
     judged = True
     judge_model = "gpt-5"
     markers = ("questions",)
+    group_key = "kind"
+    expected_per_group = {"qa": 409, "desc": 302}
+    expected_total = 711
 
     def load(self, root: Path, protocol: Protocol) -> list[Sample]:
-        """QA items then (entire/interleave) one description item per video, file by file."""
+        """QA items then (entire/interleave) one description item per video, file by file.
+
+        Strict: ``id``, ``questions`` (``question``, yes/no ``answer``) and the judged event
+        (``event_info.caption``; ``unexpected`` under ``fixed``). Liberal: ``length``,
+        ``category``, the rest of ``event_info``. A repeated id is kept, under a suffixed id.
+        """
         check_protocol(protocol)
+        notes = Notes(root)
+        duplicates = Duplicates(notes)
         samples: list[Sample] = []
         for split in SPLITS:
             path = question_file(root, split)
             for index, record in enumerate(read_json_list(path)):
-                samples.extend(self._video_samples(root, split, record, path, index, protocol))
-        ids = [s.id for s in samples]
-        if len(set(ids)) != len(ids):
-            duplicate = next(i for i in ids if ids.count(i) > 1)
-            raise AnnotationError(f"{root / 'questions'}: duplicate video id behind {duplicate!r}")
+                batch = self._video_samples(root, split, record, path, index, protocol, notes)
+                if batch:
+                    video_id = batch[0].meta["video_id"]
+                    unique = duplicates.unique_id(video_id, path, f"{index} ({video_id})")
+                    if unique != video_id:
+                        batch = [
+                            dataclasses.replace(s, id=unique + s.id[len(video_id) :]) for s in batch
+                        ]
+                samples.extend(batch)
+        self.warnings = notes.lines()
         return samples
 
     def _video_samples(
@@ -144,22 +187,38 @@ class EventHallusion(Benchmark):
         path: Path,
         index: int,
         protocol: Protocol,
+        notes: Notes,
     ) -> list[Sample]:
-        raw_id = field(record, "id", str, path, index)
+        raw_id = strict_text(record, "id", path, index, notes=notes, strip=True)
         where = f"{index} ({raw_id})"
         video_id = re.sub(r"^mix_", "interleave_", raw_id)
-        info = field(record, "event_info", dict, path, where)
-        caption = field(info, "caption", str, path, f"{where} event_info")
-        unexpected = None
-        if split.split == "interleave":
-            unexpected = field(info, "unexpected", str, path, f"{where} event_info")
-        questions = field(record, "questions", list, path, where)
-        length = field(record, "length", str, path, where, default=None)
+        info = record.get("event_info")
+        if not isinstance(info, dict):
+            info = {}
+            if split.described:
+                raise AnnotationError(
+                    f"{path}: record {where}: 'event_info' is {describe(record.get('event_info'))}"
+                )
+            notes.add(path, f"`event_info` is {describe(record.get('event_info'))}", where)
+        event = None
+        if split.described:
+            event = strict_text(info, "caption", path, f"{where} event_info")
+            if split.split == "interleave":
+                if protocol == "fixed":
+                    event = strict_text(info, "unexpected", path, f"{where} event_info")
+                elif not isinstance(info.get("unexpected"), str):
+                    shown = describe(info.get("unexpected"))
+                    notes.add(path, f"`event_info.unexpected` is {shown} (read under fixed)", where)
+        questions = record.get("questions")
+        if not isinstance(questions, list):
+            raise AnnotationError(
+                f"{path}: record {where}: 'questions' is {describe(questions)}; expected a list"
+            )
         common = {
             "split": split.split,
             "video_id": video_id,
-            "category": field(record, "category", str, path, where, default=None),
-            "duration": None if length is None else length_seconds(length, path, where),
+            "category": liberal_text(record, "category", path, where, notes),
+            "duration": length_seconds(record, path, where, notes),
         }
         video = root / "videos" / split.split / f"{video_id}.mp4"
         samples = []
@@ -167,8 +226,8 @@ class EventHallusion(Benchmark):
             q_where = f"{where} question {k}"
             if not isinstance(question, dict):
                 raise AnnotationError(f"{path}: record {q_where}: not an object")
-            text = field(question, "question", str, path, q_where)
-            answer = field(question, "answer", str, path, q_where)
+            text = strict_text(question, "question", path, q_where)
+            answer = strict_text(question, "answer", path, q_where)
             if gt_yes_no(answer) not in ("yes", "no"):
                 raise AnnotationError(f"{path}: record {q_where}: answer {answer!r} is not yes/no")
             samples.append(
@@ -182,7 +241,6 @@ class EventHallusion(Benchmark):
                 )
             )
         if split.described:
-            event = unexpected if protocol == "fixed" and unexpected is not None else caption
             samples.append(
                 Sample(
                     id=f"{video_id}_desc",

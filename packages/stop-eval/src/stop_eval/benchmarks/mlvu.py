@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from stop_eval.benchmarks.annotation_files import (
     check_protocol,
-    field,
     read_choice_record,
     read_json_list,
 )
 from stop_eval.benchmarks.base import Protocol, Sample
+from stop_eval.benchmarks.field_notes import Duplicates, Notes, liberal_number, liberal_text
 from stop_eval.benchmarks.mcqa import MultipleChoiceBenchmark, options_prompt
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, mean, split_errors
 
@@ -45,16 +45,28 @@ class MLVU(MultipleChoiceBenchmark):
     name = "mlvu"
     folder = "VQA/MLVU/MLVU"
     markers = ("json/1_plotQA.json",)
+    group_key = "task"
+    expected_per_group = {"plotQA": 539}
 
     def load(self, root: Path, protocol: Protocol) -> list[Sample]:
-        """Samples of the seven task files in order; the answer is the option letter."""
+        """Samples of the seven task files in order; the answer is the option letter.
+
+        Strict: ``video``, ``question``, ``candidates``, ``answer`` (among the candidates).
+        Liberal: ``duration``, ``question_type``. Repeated records are kept.
+        """
         check_protocol(protocol)
+        notes = Notes(root)
         samples = []
         for stem in TASK_FILES:
             path = root / "json" / f"{stem}.json"
+            duplicates = Duplicates(notes)
             for index, record in enumerate(read_json_list(path)):
-                video, question, candidates, letter = read_choice_record(record, path, index)
-                duration = field(record, "duration", (int, float), path, index, default=None)
+                video, question, candidates, letter = read_choice_record(record, path, index, notes)
+                duplicates.check((video, question), path, index, "same video and question")
+                duration = liberal_number(record, "duration", path, index, notes)
+                question_type = None
+                if "question_type" in record:
+                    question_type = liberal_text(record, "question_type", path, index, notes)
                 samples.append(
                     Sample(
                         id=f"{task_name(stem)}_{index}",
@@ -64,11 +76,12 @@ class MLVU(MultipleChoiceBenchmark):
                         answer=letter,
                         meta={
                             "task": task_name(stem),
-                            "question_type": record.get("question_type"),
+                            "question_type": question_type,
                             "duration": duration,
                         },
                     )
                 )
+        self.warnings = notes.lines()
         return samples
 
     def aggregate(self, records: list[dict[str, Any]], protocol: Protocol) -> dict[str, Any]:

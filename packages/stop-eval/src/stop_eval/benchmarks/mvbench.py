@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from stop_eval.benchmarks.annotation_files import (
     check_protocol,
-    field,
     read_choice_record,
     read_json_list,
 )
-from stop_eval.benchmarks.base import AnnotationError, Protocol, Sample
+from stop_eval.benchmarks.base import Protocol, Sample
+from stop_eval.benchmarks.field_notes import Duplicates, Notes, liberal_number
 from stop_eval.benchmarks.mcqa import MultipleChoiceBenchmark, options_prompt
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, split_errors
 
@@ -63,14 +63,18 @@ FRAME_FOLDER_FPS = 3.0
 
 
 def clip_bounds(
-    record: dict[str, Any], path: Path, where: int | str
+    record: dict[str, Any], path: Path, where: int | str, notes: Notes
 ) -> tuple[float | None, float | None]:
-    """``(start, end)`` seconds of a bounded record; missing bounds mean the whole video."""
-    start = field(record, "start", (int, float), path, where, default=None)
-    end = field(record, "end", (int, float), path, where, default=None)
+    """``(start, end)`` seconds of a bounded record; None where a bound is missing or unusable.
+
+    Unusable bounds and an end before the start are noted and mean the whole video.
+    """
+    start = liberal_number(record, "start", path, where, notes)
+    end = liberal_number(record, "end", path, where, notes)
     if start is not None and end is not None and end < start:
-        raise AnnotationError(f"{path}: record {where}: end {end} before start {start}")
-    return (None if start is None else float(start)), (None if end is None else float(end))
+        notes.add(path, "`end` before `start`, whole video", where)
+        return None, None
+    return start, end
 
 
 class MVBench(MultipleChoiceBenchmark):
@@ -79,20 +83,28 @@ class MVBench(MultipleChoiceBenchmark):
     name = "mvbench"
     folder = "VQA/MVBench"
     markers = ("json/action_sequence.json",)
+    group_key = "task"
+    expected_per_group = {task.stem: 200 for task in TASKS}
+    expected_total = 200 * len(TASKS)
 
     def load(self, root: Path, protocol: Protocol) -> list[Sample]:
-        """Samples of the 19 tasks in table order; the answer is the option letter."""
+        """Samples of the 19 tasks in table order; the answer is the option letter.
+
+        Strict: ``video``, ``question``, ``candidates``, ``answer`` (among the candidates).
+        Liberal: ``start``/``end`` (read under ``fixed`` only). Repeated records are kept.
+        """
         check_protocol(protocol)
+        notes = Notes(root)
         samples = []
         for task in TASKS:
             path = root / "json" / f"{task.stem}.json"
+            duplicates = Duplicates(notes)
             for index, record in enumerate(read_json_list(path)):
-                video, question, candidates, letter = read_choice_record(record, path, index)
+                video, question, candidates, letter = read_choice_record(record, path, index, notes)
+                duplicates.check((video, question), path, index, "same video and question")
                 start = end = None
-                if task.bounded:
-                    start, end = clip_bounds(record, path, index)
-                    if protocol == "reference":
-                        start = end = None
+                if task.bounded and protocol == "fixed":
+                    start, end = clip_bounds(record, path, index, notes)
                 meta: dict[str, Any] = {"task": task.stem, "bounded": task.bounded}
                 if task.frames:
                     meta.update(frames=True, fps=FRAME_FOLDER_FPS)
@@ -108,6 +120,7 @@ class MVBench(MultipleChoiceBenchmark):
                         meta=meta,
                     )
                 )
+        self.warnings = notes.lines()
         return samples
 
     def aggregate(self, records: list[dict[str, Any]], protocol: Protocol) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from stop_eval.benchmarks.annotation_files import check_protocol, first_existing, read_parquet_rows
 from stop_eval.benchmarks.base import AnnotationError, Benchmark, Protocol, Sample
+from stop_eval.benchmarks.field_notes import Duplicates, Notes, strict_text
 from stop_eval.benchmarks.metrics import mean, meta, split_errors
 from stop_eval.benchmarks.vcgbench_judge import consistency_messages, parse_score, single_messages
 
@@ -63,10 +64,17 @@ class VCGBench(Benchmark):
     judged = True
     judge_model = "gpt-5-mini"
     markers = (f"Generic/{PARQUET}",)
+    expected_per_group = {"Generic": 1996, "Temporal": 499, "Consistency": 998}
+    expected_total = 1996 + 499 + 998
 
     def load(self, root: Path, protocol: Protocol) -> list[Sample]:
-        """Generic, Temporal, then Consistency rows in parquet order; ids ``<split>_<row>``."""
+        """Generic, Temporal, then Consistency rows in parquet order; ids ``<split>_<row>``.
+
+        Strict: ``video_name``, ``question`` (Consistency: ``question_1`` or ``question_2``),
+        ``answer``. Nothing else is read. Repeated rows are kept and noted.
+        """
         check_protocol(protocol)
+        notes = Notes(root)
         samples: list[Sample] = []
         for split in SPLIT_ASPECTS:
             path = root / split / PARQUET
@@ -74,20 +82,22 @@ class VCGBench(Benchmark):
                 columns: tuple[str, ...] = ("video_name", "question_1", "question_2", "answer")
             else:
                 columns = ("video_name", "question", "answer")
-            for row, record in enumerate(read_parquet_rows(path, columns)):
-                samples.append(self._sample(root, split, row, record, path))
+            duplicates = Duplicates(notes)
+            rows, _ = read_parquet_rows(path, columns)
+            for row, record in enumerate(rows):
+                sample = self._sample(root, split, row, record, path, notes)
+                key = (sample.meta["video_name"], sample.prompt, sample.meta.get("which"))
+                duplicates.check(key, path, row, "same video and question")
+                samples.append(sample)
+        self.warnings = notes.lines()
         return samples
 
     def _sample(
-        self, root: Path, split: str, row: int, record: dict[str, Any], path: Path
+        self, root: Path, split: str, row: int, record: dict[str, Any], path: Path, notes: Notes
     ) -> Sample:
-        for key, value in record.items():
-            if value is not None and not isinstance(value, str):
-                raise AnnotationError(f"{path}: record {row}: {key!r} must be a string")
-        for key in ("video_name", "answer"):
-            if not record[key]:
-                raise AnnotationError(f"{path}: record {row}: missing {key!r}")
-        info: dict[str, Any] = {"split": split, "row": row, "video_name": record["video_name"]}
+        video_name = strict_text(record, "video_name", path, row, notes=notes, strip=True)
+        answer = strict_text(record, "answer", path, row)
+        info: dict[str, Any] = {"split": split, "row": row, "video_name": video_name}
         if split == "Consistency":
             if _is_set(record["question_1"]):
                 which = "question_1"
@@ -95,19 +105,17 @@ class VCGBench(Benchmark):
                 which = "question_2"
             else:
                 raise AnnotationError(f"{path}: record {row}: neither question_1 nor question_2")
-            question = record[which]
-            info.update(which=which, answer=record["answer"])
+            question = strict_text(record, which, path, row)
+            info.update(which=which, answer=answer)
         else:
-            question = record["question"]
-            if not question:
-                raise AnnotationError(f"{path}: record {row}: missing 'question'")
+            question = strict_text(record, "question", path, row)
         info["question"] = question
         return Sample(
             id=f"{split.lower()}_{row}",
             benchmark=self.name,
-            video=video_path(root, record["video_name"]),
+            video=video_path(root, video_name),
             prompt=question,
-            answer=record["answer"],
+            answer=answer,
             meta=info,
         )
 

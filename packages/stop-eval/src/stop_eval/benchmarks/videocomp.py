@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stop_eval.benchmarks.annotation_files import (
-    check_protocol,
-    field,
-    first_existing,
-    read_json_list,
-)
+from stop_eval.benchmarks.annotation_files import check_protocol, first_existing, read_json_list
 from stop_eval.benchmarks.base import AnnotationError, Protocol, Sample
+from stop_eval.benchmarks.field_notes import (
+    Duplicates,
+    Notes,
+    describe,
+    liberal_number,
+    liberal_text,
+    strict_text,
+)
 from stop_eval.benchmarks.mcqa import MultipleChoiceBenchmark
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, split_errors
 
@@ -61,17 +64,21 @@ def video_path(root: Path, part: VideoCompPart, video_id: str) -> Path:
 
 
 def query_clip(
-    record: dict[str, Any], path: Path, where: int | str
+    record: dict[str, Any], path: Path, where: int | str, notes: Notes
 ) -> tuple[float | None, float | None]:
-    """Query clip ``(start, end)`` in seconds, or None where the record has no time."""
-    start = field(record, START_KEY, (int, float), path, where, default=None)
+    """Query clip ``(start, end)`` in seconds; None where a time is missing or unusable.
+
+    Unusable times and an end before the start are noted (the latter means the whole video).
+    """
+    start = liberal_number(record, START_KEY, path, where, notes)
     end = None
     for key in END_KEYS:
-        end = field(record, key, (int, float), path, where, default=None)
+        end = liberal_number(record, key, path, where, notes)
         if end is not None:
             break
     if start is not None and end is not None and end < start:
-        raise AnnotationError(f"{path}: record {where}: query end {end} before start {start}")
+        notes.add(path, "query end before start, whole video", where)
+        return None, None
     return (
         None if start is None else start / MICROSECONDS,
         None if end is None else end / MICROSECONDS,
@@ -84,39 +91,52 @@ class VideoComp(MultipleChoiceBenchmark):
     name = "videocomp"
     folder = "fine_grained_task/VideoComp"
     markers = tuple(part.annotation for part in PARTS)
+    group_key = "part"
 
     def load(self, root: Path, protocol: Protocol) -> list[Sample]:
-        """ActivityNet then YouCook2 samples; ids are ``<part>_<key>`` (index if no key)."""
+        """ActivityNet then YouCook2 samples; ids are ``<part>_<key>`` (index if no key).
+
+        Strict: ``video_id``, ``question``, ``answer``. Liberal: ``key`` (ids only), ``type``,
+        the query times (read under ``fixed`` only). A repeated key is kept, suffixed.
+        """
         check_protocol(protocol)
+        notes = Notes(root)
+        duplicates = Duplicates(notes)
         samples = []
-        seen: set[str] = set()
         for part in PARTS:
             path = root / part.annotation
             for index, record in enumerate(read_json_list(path)):
-                key = record.get("key", index)
+                key = liberal_text(record, "key", path, index, notes)
+                if key is None:
+                    key = str(index)
                 where = f"{index} (key {key})"
-                video_id = field(record, "video_id", str, path, where)
-                question = field(record, "question", str, path, where)
-                answer = field(record, "answer", (str, int), path, where)
-                start, end = query_clip(record, path, where)
-                if protocol == "reference":
-                    start = end = None
-                sample_id = f"{part.part.lower()}_{key}"
-                if sample_id in seen:
-                    sample_id = f"{sample_id}_{index}"
-                seen.add(sample_id)
+                video_id = strict_text(record, "video_id", path, where, notes=notes, strip=True)
+                question = strict_text(record, "question", path, where)
+                answer = record.get("answer")
+                if isinstance(answer, str) and answer.strip():
+                    answer = answer.strip()
+                elif not isinstance(answer, int) or isinstance(answer, bool):
+                    raise AnnotationError(
+                        f"{path}: record {where}: 'answer' is {describe(answer)} ({answer!r}); "
+                        "expected a letter or an integer"
+                    )
+                start = end = None
+                if protocol == "fixed":
+                    start, end = query_clip(record, path, where, notes)
+                kind = liberal_text(record, "type", path, where, notes)
                 samples.append(
                     Sample(
-                        id=sample_id,
+                        id=duplicates.unique_id(f"{part.part.lower()}_{key}", path, where, "key"),
                         benchmark=self.name,
                         video=video_path(root, part, video_id),
                         prompt=question,
-                        answer=answer.strip() if isinstance(answer, str) else answer,
+                        answer=answer,
                         start=start,
                         end=end,
-                        meta={"part": part.part, "type": record.get("type"), "key": key},
+                        meta={"part": part.part, "type": kind, "key": key},
                     )
                 )
+        self.warnings = notes.lines()
         return samples
 
     def aggregate(self, records: list[dict[str, Any]], protocol: Protocol) -> dict[str, Any]:
