@@ -535,3 +535,57 @@ def test_params_defaults_and_round_trip() -> None:
     assert PruningConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="dyseg_tau"):
         PruningConfig.preset("fastvid", dyseg_tau=2.0)
+
+
+# ----------------------------------------------------------------------- bounded segments
+
+
+def test_split_segments_by_hand() -> None:
+    assert fastvid_module._split_segments([3, 10, 1, 8], 4) == [3, 4, 4, 2, 1, 4, 4]
+    assert fastvid_module._split_segments([5], 5) == [5]
+
+
+def test_max_segment_length_bounds_every_segment_and_keeps_dyseg_cuts() -> None:
+    """Fixed variant: DySeg's own segments (the unbounded run) cut into pieces of <= 3 frames."""
+    tokens = make_tokens(t=24, scenes=2)
+    plain = run(tokens, config(variant="fixed"))
+    bounded = run(tokens, config(variant="fixed", max_segment_length=3))
+    expected = []
+    for length in plain.info["segment_sizes"]:  # a loop written apart from the module's
+        while length > 3:
+            expected.append(3)
+            length -= 3
+        if length:
+            expected.append(length)
+    assert bounded.info["segment_sizes"] == expected
+    assert max(expected) <= 3 < max(plain.info["segment_sizes"])
+    assert any("max_segment_length" in note for note in bounded.info["notes"])
+    assert torch.allclose(bounded.apply(tokens.features), bounded.features, atol=1e-5, rtol=0)
+
+
+def test_max_segment_length_at_least_the_longest_segment_changes_nothing() -> None:
+    tokens = make_tokens(t=24, scenes=2)
+    plain = run(tokens, config(variant="fixed"))
+    same = run(tokens, config(variant="fixed", max_segment_length=24))
+    assert torch.equal(plain.features, same.features)
+    assert torch.equal(plain.position, same.position)
+
+
+def test_max_segment_length_is_refused_by_the_reference_and_checked() -> None:
+    with pytest.raises(ValueError, match="fixed variant only"):
+        run(make_tokens(), config(max_segment_length=4))
+    with pytest.raises(ValueError, match="max_segment_length"):
+        FastVidParams(max_segment_length=0)
+
+
+def test_fixed_merge_without_pool_normalisation_picks_the_same_targets() -> None:
+    """A positive scale per pool row leaves its best target, so both paths merge alike."""
+    g = torch.Generator().manual_seed(4)
+    pool = torch.randn(60, 32, generator=g) * torch.rand(60, 1, generator=g).add(0.5)
+    rest = torch.rand(60, generator=g) > 0.2
+    tgt_row = torch.tensor([3, 17, 29, 41, 50, 58])
+    args = (pool, rest, pool[tgt_row], tgt_row, 3, 0.6)
+    exact, exact_w = fastvid_module._merge(*args, exact=True)
+    fast, fast_w = fastvid_module._merge(*args, exact=False)
+    assert torch.equal(exact_w, fast_w)
+    assert torch.allclose(exact, fast, atol=1e-6, rtol=0)

@@ -32,7 +32,9 @@ class FastVidParams(MethodParams):
     ``dtm_alpha``: minimum weight of a context target in its merge; ``knn``: density
     neighbours; ``context_hyper``: sink weight in the context score (on only when μs > 0);
     ``score_dtype="input"``: sink score and salient scores in the attention's dtype (fp16/bf16
-    as in the paper runs) instead of float32.
+    as in the paper runs) instead of float32. ``max_segment_length`` (fixed variant only):
+    split longer DySeg segments into consecutive pieces of at most that many frames, which
+    bounds the all-pairs context merge and makes the cost linear in frames (ALGORITHMS.md §3.2).
     """
 
     dyseg_c: int = 8
@@ -43,9 +45,17 @@ class FastVidParams(MethodParams):
     knn: int = 4
     context_hyper: float = 0.3
     score_dtype: str = "float32"
+    max_segment_length: int | None = None
 
     def validate(self) -> None:
         """Integers must be >= 1; ``dyseg_tau``, ``stprune_d``, ``dtm_alpha`` lie in [0, 1]."""
+        bound = self.max_segment_length
+        if bound is not None and (
+            isinstance(bound, bool) or not isinstance(bound, int) or bound < 1
+        ):
+            raise ValueError(
+                f"FastVidParams.max_segment_length must be None or an integer >= 1, got {bound!r}"
+            )
         for name in ("dyseg_c", "dtm_p", "knn"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -84,6 +94,14 @@ def _dyseg(emb: torch.Tensor, c: int, tau: float) -> tuple[torch.Tensor, torch.T
     bounds = [-1, *cuts.tolist(), t - 1]
     sizes = [b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return sim, cuts, sizes
+
+
+def _split_segments(sizes: list[int], bound: int) -> list[int]:
+    """Each segment longer than ``bound`` frames as consecutive pieces of ``bound`` (+ the rest)."""
+    out: list[int] = []
+    for length in sizes:
+        out += [bound] * (length // bound) + ([length % bound] if length % bound else [])
+    return out
 
 
 def _plan_contexts(
@@ -166,18 +184,22 @@ def _merge(
     tgt_row: torch.Tensor,
     q: int,
     alpha: float,
+    exact: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Context tokens ``[A*q, D]`` for ``A`` anchors with ``q`` targets ``tgt`` ``[A*q, D]`` each.
 
     Every non-salient pool token (``pool [P, D]``, mask ``pool_rest [P]``) joins its most
     cosine-similar target of each anchor; a target becomes ``w*target + (1-w)*mean(members)``
     with ``w = max(1/(cnt+1), alpha)``. Pool and targets are normalised before the product, as
-    in the reference, so near-ties fall its way (§8.18). Also returns those weights ``[A*q, P]``
+    in the reference, so near-ties fall its way (§8.18); without ``exact`` the pool rows are
+    not normalised (a positive row scale leaves each row's best target unchanged). Also returns
+    those weights ``[A*q, P]``
     over the pool (targets are pool rows ``tgt_row``).
     """
     n_tgt = tgt.shape[0]
     n_anchor = n_tgt // q
-    sim = F.normalize(pool, dim=-1) @ F.normalize(tgt, dim=-1).T  # [P, A*q]
+    rows = F.normalize(pool, dim=-1) if exact else pool
+    sim = rows @ F.normalize(tgt, dim=-1).T  # [P, A*q]
     assign = sim.view(pool.shape[0], n_anchor, q).max(dim=2).indices  # [P, A], first max
     dest = assign + torch.arange(n_anchor, device=pool.device) * q
     dest = torch.where(pool_rest[:, None], dest, n_tgt)  # salient rows go to a spare bucket
@@ -211,6 +233,19 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     m = s - n_sal  # non-salient ("rest") tokens per frame
 
     sim, cuts, sizes = _dyseg(tokens.frame_embeddings.to(device), p.dyseg_c, p.dyseg_tau)
+    if p.max_segment_length is not None:
+        if reference:
+            raise ValueError(
+                "FastVidParams.max_segment_length applies to the fixed variant only (the "
+                f"reference keeps DySeg's segments), got {p.max_segment_length}"
+            )
+        split = _split_segments(sizes, p.max_segment_length)
+        if split != sizes:
+            notes.append(
+                f"segments longer than max_segment_length = {p.max_segment_length} frames "
+                f"split: {len(sizes)} DySeg segments -> {len(split)}"
+            )
+        sizes = split
     asked, plan = _plan_contexts(sizes, n_ctx, p.dtm_p)
     quota = [min(q, m) for q in asked]
     capped = [f for f in range(t) if asked[f] > m]
@@ -272,7 +307,9 @@ def fastvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
             pool_rest = ~is_sal[start : start + length].flatten()
             tgt_f = x[idx[:, None], pos].reshape(-1, dim).float()
             glob.append(tgt_glob)
-            merged, weight = _merge(pool, pool_rest, tgt_f, tgt_glob - start * s, q, p.dtm_alpha)
+            merged, weight = _merge(
+                pool, pool_rest, tgt_f, tgt_glob - start * s, q, p.dtm_alpha, exact=reference
+            )
             feats.append(merged.to(x.dtype))
             parts.append(
                 TokenCombination.from_blocks(
