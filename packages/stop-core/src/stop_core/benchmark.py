@@ -1,13 +1,16 @@
 """Latency of ``prune`` per method at model-sized shapes (``python -m stop_core.benchmark``).
 
-Inputs are random tensors shaped like a backbone's pooled video tokens; each setting is timed
-with ``time.perf_counter`` (CUDA: synchronised) after one warm-up call, median of ``repeats``.
-One more call is counted (``stop_core.probe``): aten ops and host synchronisations per call.
+Inputs are random tensors shaped like a backbone's pooled video tokens (laid out channel-major,
+as LLaVA's bilinear pooling leaves them, unless ``layout="contiguous"``), or the golden inputs
+projected to the width asked; each setting is timed with ``time.perf_counter`` (CUDA:
+synchronised) after one warm-up call, median of ``repeats``. One more call is counted
+(``stop_core.probe``): aten ops and host synchronisations per call.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import statistics
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from stop_core.api import prune
 from stop_core.config import PruningConfig
@@ -26,6 +30,7 @@ from stop_core.registry import available_methods
 from stop_core.tokens import VideoTokens
 
 PAPER_METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
+LAYOUTS: tuple[str, ...] = ("pooled", "contiguous")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class PruneTiming:
     runs_ms: tuple[float, ...]
     syncs: int = 0
     ops: int = 0
+    variant: str = "reference"
+    layout: str = "pooled"
 
 
 def synthetic_tokens(
@@ -58,11 +65,13 @@ def synthetic_tokens(
     scenes: int = 4,
     dtype: torch.dtype = torch.float32,
     device: str = "cpu",
+    layout: str = "contiguous",
 ) -> VideoTokens:
     """Random pooled tokens shaped like a backbone's output, with video-like structure.
 
     The video has ``scenes`` scenes of consecutive frames (tokens = scene content + small
-    per-frame change, frame embeddings likewise) and four persistent attention sinks.
+    per-frame change, frame embeddings likewise) and four persistent attention sinks;
+    ``layout="pooled"`` stores the features channel-major, as a pooling's output is.
     """
     g = torch.Generator().manual_seed(seed)
     s = grid[0] * grid[1]
@@ -74,12 +83,53 @@ def synthetic_tokens(
     scene_emb = torch.randn(scenes, 1152, generator=g)
     emb = scene_emb[scene_of] + 0.1 * torch.randn(frames, 1152, generator=g)
     return VideoTokens(
-        features=feats.to(device=device, dtype=dtype),
+        features=with_layout(feats.to(device=device, dtype=dtype), layout),
         attention=torch.softmax(logits, dim=-1).to(device),
         keys=torch.randn(frames, s, 72, generator=g).to(device),
         frame_embeddings=emb.to(device),
         grid=grid,
     )
+
+
+def with_layout(features: torch.Tensor, layout: str) -> torch.Tensor:
+    """``features [T, S, D]`` token-major (``contiguous``) or channel-major (``pooled``)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
+    if layout == "contiguous":
+        return features.contiguous()
+    return features.transpose(1, 2).contiguous().transpose(1, 2)
+
+
+def golden_style_tokens(
+    path: Path, hidden: int, *, seed: int = 0, device: str = "cpu", layout: str = "pooled"
+) -> VideoTokens:
+    """The golden inputs (``inputs_D64.pt``: 32 frames of 27x27 patches) at width ``hidden``.
+
+    Features go through a fixed random projection (``D -> hidden``, scaled to keep cosines),
+    then features, attention and keys are pooled 27x27 -> 14x14 with LLaVA-OneVision's
+    bilinear interpolation, whose output is channel-major (``layout="contiguous"`` copies it).
+    """
+    inputs = torch.load(path, weights_only=True)
+    feats, attn, keys = inputs["features"], inputs["attn"], inputs["metric"].float()
+    g = torch.Generator().manual_seed(seed)
+    proj = torch.randn(feats.shape[-1], hidden, generator=g) / feats.shape[-1] ** 0.5
+    pooled = _bilinear_pool(feats @ proj)
+    return VideoTokens(
+        features=with_layout(pooled, layout).to(device),
+        attention=_bilinear_pool(attn[..., None])[..., 0].to(device),
+        keys=_bilinear_pool(keys).to(device),
+        frame_embeddings=inputs["frame_global"].to(device),
+        grid=(14, 14),
+    )
+
+
+def _bilinear_pool(x: torch.Tensor) -> torch.Tensor:
+    """``[T, side*side, C]`` patches to ``[T, 14*14, C]``: LLaVA-OV's bilinear pooling (a view)."""
+    t, n, c = x.shape
+    side = int(round(n**0.5))
+    grid = x.view(t, side, side, c).permute(0, 3, 1, 2).contiguous()
+    pooled = F.interpolate(grid, size=[(side + 1) // 2] * 2, mode="bilinear")
+    return pooled.permute(0, 2, 3, 1).reshape(t, -1, c)
 
 
 def time_prune(
@@ -109,6 +159,29 @@ def count_prune(tokens: VideoTokens, cfg: PruningConfig) -> OpCounts:
     return count_ops(lambda: prune(tokens, cfg, generator=torch.Generator().manual_seed(0)))
 
 
+def calibration_ms(repeats: int = 7) -> float:
+    """Median ms of a fixed kernel mixing what pruning spends time on, at the current threads.
+
+    A channel-major ``[8, 196, 3584]`` block copied token-major, its row norms and its batched
+    Gram product: method times divided by this compare across machines and load (the guard).
+    """
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 3584, 196, generator=g).transpose(1, 2)
+
+    def kernel() -> None:
+        rows = x.contiguous()
+        rows.norm(dim=-1)
+        torch.bmm(rows, rows.transpose(1, 2))
+
+    kernel()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        kernel()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
 def run_prune_benchmark(
     methods: list[str] | None = None,
     frames: int = 32,
@@ -119,42 +192,64 @@ def run_prune_benchmark(
     repeats: int = 5,
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
+    variants: tuple[str, ...] = ("reference",),
+    layout: str = "pooled",
+    golden_inputs: Path | None = None,
 ) -> list[PruneTiming]:
-    """Time every method x SToP on/off x hidden size x thread count; restores the thread count."""
+    """Time every method x variant x SToP on/off x width x thread count; restores the threads.
+
+    ``golden_inputs`` (an ``inputs_D64.pt``) replaces the synthetic video by the golden one
+    projected to each width (``golden_style_tokens``; 32 frames of 14x14, ``frames`` ignored).
+    """
     methods = methods or [m for m in available_methods() if m != "none"]
     previous = torch.get_num_threads()
     rows: list[PruneTiming] = []
     try:
         for hidden in hiddens:
-            tokens = synthetic_tokens(frames, grid, hidden, dtype=dtype, device=device)
+            if golden_inputs is not None:
+                tokens = golden_style_tokens(golden_inputs, hidden, device=device, layout=layout)
+                tokens = VideoTokens(
+                    features=tokens.features.to(dtype),
+                    attention=tokens.attention,
+                    keys=tokens.keys,
+                    frame_embeddings=tokens.frame_embeddings,
+                    grid=tokens.grid,
+                )
+            else:
+                tokens = synthetic_tokens(
+                    frames, grid, hidden, dtype=dtype, device=device, layout=layout
+                )
             for n_threads in threads:
                 torch.set_num_threads(n_threads)
-                for method in methods:
-                    for use_stop in (False, True):
-                        cfg = PruningConfig.preset(
-                            method, retention_ratio=retention_ratio, use_stop=use_stop
+                for variant, method, use_stop in itertools.product(
+                    variants, methods, (False, True)
+                ):
+                    cfg = PruningConfig.preset(
+                        method, retention_ratio=retention_ratio, use_stop=use_stop, variant=variant
+                    )
+                    runs, kept = time_prune(tokens, cfg, repeats=repeats)
+                    counts = count_prune(tokens, cfg)
+                    rows.append(
+                        PruneTiming(
+                            method=method,
+                            use_stop=use_stop,
+                            frames=tokens.num_frames,
+                            tokens_per_frame=tokens.tokens_per_frame,
+                            hidden=hidden,
+                            retention_ratio=retention_ratio,
+                            threads=n_threads,
+                            device=device,
+                            dtype=str(dtype).removeprefix("torch."),
+                            kept=kept,
+                            median_ms=statistics.median(runs),
+                            min_ms=min(runs),
+                            runs_ms=tuple(runs),
+                            syncs=counts.num_syncs,
+                            ops=counts.num_ops,
+                            variant=variant,
+                            layout=layout,
                         )
-                        runs, kept = time_prune(tokens, cfg, repeats=repeats)
-                        counts = count_prune(tokens, cfg)
-                        rows.append(
-                            PruneTiming(
-                                method=method,
-                                use_stop=use_stop,
-                                frames=frames,
-                                tokens_per_frame=grid[0] * grid[1],
-                                hidden=hidden,
-                                retention_ratio=retention_ratio,
-                                threads=n_threads,
-                                device=device,
-                                dtype=str(dtype).removeprefix("torch."),
-                                kept=kept,
-                                median_ms=statistics.median(runs),
-                                min_ms=min(runs),
-                                runs_ms=tuple(runs),
-                                syncs=counts.num_syncs,
-                                ops=counts.num_ops,
-                            )
-                        )
+                    )
     finally:
         torch.set_num_threads(previous)
     return rows
@@ -175,13 +270,14 @@ def environment() -> dict[str, str | int]:
 def format_table(rows: list[PruneTiming]) -> str:
     """One line per setting: latency median and min (ms), host syncs and aten ops per call."""
     head = (
-        f"{'method':<10} {'SToP':<5} {'D':>5} {'thr':>3} {'kept':>5} "
+        f"{'method':<10} {'variant':<9} {'SToP':<5} {'D':>5} {'thr':>3} {'kept':>5} "
         f"{'median ms':>10} {'min ms':>8} {'syncs':>6} {'ops':>6}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r.method:<10} {'on' if r.use_stop else 'off':<5} {r.hidden:>5} {r.threads:>3} "
+            f"{r.method:<10} {r.variant:<9} {'on' if r.use_stop else 'off':<5} {r.hidden:>5} "
+            f"{r.threads:>3} "
             f"{r.kept:>5} {r.median_ms:>10.2f} {r.min_ms:>8.2f} {r.syncs:>6} {r.ops:>6}"
         )
     return "\n".join(lines)
@@ -227,6 +323,21 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     parser.add_argument("--out", default=None, help="JSON file to write")
+    parser.add_argument(
+        "--variants", nargs="+", default=["reference"], choices=["reference", "fixed"]
+    )
+    parser.add_argument(
+        "--layout",
+        default="pooled",
+        choices=list(LAYOUTS),
+        help="features channel-major as pooling leaves them (what adapters pass) or token-major",
+    )
+    parser.add_argument(
+        "--golden-inputs",
+        default=None,
+        metavar="INPUTS_D64_PT",
+        help="the golden inputs file, projected to each --hidden (32 frames, 14x14)",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> list[PruneTiming]:
@@ -243,6 +354,9 @@ def run_from_args(args: argparse.Namespace) -> list[PruneTiming]:
         repeats=args.repeats,
         device=args.device,
         dtype=getattr(torch, args.dtype),
+        variants=tuple(args.variants),
+        layout=args.layout,
+        golden_inputs=Path(args.golden_inputs) if args.golden_inputs else None,
     )
 
 

@@ -21,6 +21,14 @@ from stop_eval.bench_capture import (
     run_capture_benchmark,
 )
 from stop_eval.bench_gpu import add_gpu_check_arguments, run_gpu_check
+from stop_eval.bench_guard import (
+    DEFAULT_BASELINE,
+    calibrate,
+    compare,
+    format_guard,
+    load_baseline,
+    save_baseline,
+)
 from stop_eval.bench_prefill import (
     add_prefill_arguments,
     format_prefill_table,
@@ -35,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     prune = sub.add_parser("prune", help="latency of stop_core.prune per method, SToP off/on")
     add_prune_arguments(prune)
+    prune.add_argument(
+        "--check",
+        nargs="?",
+        const=str(DEFAULT_BASELINE),
+        default=None,
+        metavar="BASELINE",
+        help=f"fail (exit 1) when a setting is over its baseline ratio to the calibration "
+        f"kernel by the guard's tolerance (default file: {DEFAULT_BASELINE})",
+    )
+    prune.add_argument(
+        "--save-baseline", default=None, metavar="PATH", help="write this run as a baseline"
+    )
     capture = sub.add_parser(
         "capture",
         help="attention-capture overhead vs an unhooked (and, for SigLIP, an eager) tower",
@@ -51,15 +71,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_prune(args: argparse.Namespace) -> None:
+    """Time ``prune``; with ``--check``/``--save-baseline``, against the calibration kernel."""
+    baseline = load_baseline(Path(args.check)) if args.check else None  # fail before timing
+    guarded = baseline is not None or args.save_baseline
+    before = calibrate(args.threads) if guarded else {}
+    rows = run_from_args(args)
+    print(format_table(rows))
+    if args.out:
+        write_json(rows, Path(args.out), run_settings(args))
+        print(f"wrote {args.out}")
+    if not guarded:
+        return
+    after = calibrate(args.threads)
+    calibration = {n: (before[n] + after[n]) / 2 for n in before}
+    if args.save_baseline:
+        settings = {k: v for k, v in run_settings(args).items() if k not in ("check",)}
+        save_baseline(Path(args.save_baseline), rows, calibration, settings)
+        print(f"wrote {args.save_baseline}")
+    if baseline is not None:
+        results = compare(rows, calibration, baseline)
+        print(format_guard(results, calibration))
+        if any(r.failed for r in results):
+            raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the chosen benchmark, print its table and write JSON when ``--out`` is given."""
     args = build_parser().parse_args(argv)
     if args.command == "prune":
-        rows = run_from_args(args)
-        print(format_table(rows))
-        if args.out:
-            write_json(rows, Path(args.out), run_settings(args))
-            print(f"wrote {args.out}")
+        run_prune(args)
     elif args.command == "prefill":
         from rich.console import Console
 

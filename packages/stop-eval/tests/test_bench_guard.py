@@ -1,0 +1,99 @@
+"""The ``stop-bench prune`` guard: ratios to the calibration kernel against a saved baseline."""
+
+import json
+
+import pytest
+from stop_core.benchmark import PruneTiming
+
+from stop_eval.bench_cli import main
+from stop_eval.bench_guard import TOLERANCE, compare, load_baseline, setting_key
+
+TINY = [
+    "prune",
+    "--methods",
+    "uniform",
+    "--frames",
+    "4",
+    "--grid",
+    "4",
+    "4",
+    "--hidden",
+    "8",
+    "--threads",
+    "1",
+    "--repeats",
+    "2",
+]
+
+
+def timing(method: str, median_ms: float, threads: int = 1) -> PruneTiming:
+    return PruneTiming(
+        method=method,
+        use_stop=True,
+        frames=32,
+        tokens_per_frame=196,
+        hidden=3584,
+        retention_ratio=0.1,
+        threads=threads,
+        device="cpu",
+        dtype="float32",
+        kept=600,
+        median_ms=median_ms,
+        min_ms=median_ms,
+        runs_ms=(median_ms,),
+    )
+
+
+def test_compare_divides_by_the_calibration_of_the_same_thread_count() -> None:
+    rows = [timing("holitom", 80.0, threads=1), timing("holitom", 50.0, threads=2)]
+    calibration = {1: 20.0, 2: 10.0}  # ratios 4.0 and 5.0
+    baseline = {setting_key(rows[0]): 4.0, setting_key(rows[1]): 5.0 / (TOLERANCE + 0.1)}
+    first, second = compare(rows, calibration, baseline)
+    assert first.ratio == pytest.approx(4.0) and first.factor == pytest.approx(1.0)
+    assert not first.failed
+    assert second.ratio == pytest.approx(5.0) and second.factor == pytest.approx(TOLERANCE + 0.1)
+    assert second.failed
+
+
+def test_a_setting_missing_from_the_baseline_is_reported_not_failed() -> None:
+    (row,) = compare([timing("flashvid", 10.0)], {1: 5.0}, {})
+    assert row.baseline is None and row.factor is None and not row.failed
+
+
+def test_save_then_check_passes_and_a_faster_baseline_fails(tmp_path, capsys) -> None:
+    baseline = tmp_path / "baseline.json"
+    main([*TINY, "--save-baseline", str(baseline)])
+    data = json.loads(baseline.read_text())
+    assert set(data["ratios"]) == {k for k in data["median_ms"]} and len(data["ratios"]) == 2
+    assert all(v > 0 for v in data["ratios"].values()) and data["calibration_ms"]["1"] > 0
+
+    generous = tmp_path / "generous.json"  # 100x slower baseline: this run is far within it
+    generous.write_text(json.dumps({"ratios": {k: v * 100 for k, v in data["ratios"].items()}}))
+    main([*TINY, "--check", str(generous)])
+    assert "ok: every setting" in capsys.readouterr().out
+
+    strict = tmp_path / "strict.json"  # a baseline 100x faster than this machine can be
+    strict.write_text(json.dumps({"ratios": {k: v / 100 for k, v in data["ratios"].items()}}))
+    with pytest.raises(SystemExit) as exc:
+        main([*TINY, "--check", str(strict)])
+    assert exc.value.code == 1
+    assert "FAILED: 2 setting(s)" in capsys.readouterr().out
+
+
+def test_a_missing_or_malformed_baseline_is_named(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        load_baseline(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"ratios": {"x": -1}}')
+    with pytest.raises(ValueError, match="bad.json"):
+        load_baseline(bad)
+
+
+def test_the_committed_baseline_covers_the_paper_methods_in_both_variants() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    table = load_baseline(root / "docs" / "benchmarks" / "prune-baseline.json")
+    for method in ("visionzip", "fastvid", "holitom", "flashvid"):
+        for variant in ("reference", "fixed"):
+            assert any(k.startswith(f"{method}/{variant}/") for k in table), (method, variant)
