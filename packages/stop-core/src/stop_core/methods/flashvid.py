@@ -8,6 +8,8 @@ sink term only when ``mu_s > 0``.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,7 @@ from stop_core.tokens import PrunedVideo, VideoTokens
 
 NORM_EPS = 1e-12  # floor of feature norms, as torch.nn.functional.normalize
 CDIST_DIRECT_MAX = 25  # torch.cdist computes exact differences up to this many rows
+FLUSH_ELEMENTS = 1 << 26  # cluster queued segments once they hold this many values (256 MB)
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,28 @@ class FlashVidParams(MethodParams):
         check_score_dtype(name, self.score_dtype)
 
 
+@dataclass(frozen=True)
+class _ClusterJob:
+    """One segment's tokens left for DPC-kNN after TAM, clustered later with other segments."""
+
+    values: torch.Tensor  # [K, D] kept tokens, frame-major
+    changed: torch.Tensor  # [K] received temporal merges
+    kept_pos: torch.Tensor  # [K] positions
+    counts: list[int]  # tokens per frame of the segment
+    clusters: list[int]  # clusters per frame
+    gram: torch.Tensor | None  # [F, S, S] (fixed variant)
+    sources: TokenCombination  # video tokens -> rows of ``values``
+    offset: int  # first frame of the segment
+
+
 @dataclass
 class _Pieces:
     """Tokens emitted so far, in the reference's build order (§8.9), and TAM merge counts.
 
-    ``sources`` says how each block was formed from the video's ``num_inputs`` tokens.
+    Blocks known at once (ADTS, unclustered values) are stored; clustering is deferred and
+    run over several segments at a time (``flush``), whose outputs follow in segment order.
+    ``layout`` says, in build order, which blocks are stored (``-1``) and which are
+    clustering outputs (their job number); ``sources`` say how each block was formed.
     """
 
     features: list[torch.Tensor]
@@ -97,6 +117,12 @@ class _Pieces:
     merged: list[int]
     sources: list[TokenCombination]
     num_inputs: int
+    layout: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # (job or -1, rows)
+    jobs: list[_ClusterJob] = dataclasses.field(default_factory=list)
+    clustered: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenCombination]] = (
+        dataclasses.field(default_factory=list)
+    )
+    pending: int = 0  # first job not clustered yet
 
     def add(
         self,
@@ -110,6 +136,64 @@ class _Pieces:
         self.frame.append(frame.reshape(-1))
         self.position.append(position.reshape(-1))
         self.sources.append(sources)
+        self.layout.append((-1, int(feats.shape[0])))
+
+    def defer(self, job: _ClusterJob, knn: int, generator: torch.Generator) -> None:
+        """Queue a segment's clustering; run the queue once it holds ``FLUSH_ELEMENTS`` values."""
+        self.layout.append((len(self.jobs), sum(job.clusters)))
+        self.jobs.append(job)
+        if sum(j.values.numel() for j in self.jobs[self.pending :]) >= FLUSH_ELEMENTS:
+            self.flush(knn, generator)
+
+    def flush(self, knn: int, generator: torch.Generator) -> None:
+        """Cluster the queued segments in one batch (density draws in segment, frame order)."""
+        jobs = self.jobs[self.pending :]
+        self.pending = len(self.jobs)
+        if not jobs:
+            return
+        device = jobs[0].values.device
+        frame_of = torch.cat([j.offset + torch.arange(len(j.counts), device=device) for j in jobs])
+        gram = None if jobs[0].gram is None else torch.cat([j.gram for j in jobs])
+        feats, frame, pos, cluster_sources = _cluster(
+            torch.cat([j.values for j in jobs]),
+            torch.cat([j.changed for j in jobs]),
+            torch.cat([j.kept_pos for j in jobs]),
+            [c for j in jobs for c in j.counts],
+            [c for j in jobs for c in j.clusters],
+            gram,
+            knn,
+            generator,
+        )
+        tam = TokenCombination.concat([j.sources for j in jobs], self.num_inputs)
+        self.clustered.append((feats, frame_of[frame], pos, tam.then(cluster_sources)))
+
+    def assemble(
+        self,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenCombination, torch.Tensor]:
+        """Features, frames, positions and combination in phase order, and the build order.
+
+        Phase order is every stored block, then every clustering output (segment order);
+        indexing it with the returned order gives the reference's build order.
+        """
+        parts = [(self.features, self.frame, self.position, self.sources)]
+        for feats, frame, pos, comb in self.clustered:
+            parts.append(([feats], [frame], [pos], [comb]))
+        feats = torch.cat([f for part in parts for f in part[0]])
+        frame = torch.cat([f for part in parts for f in part[1]])
+        position = torch.cat([f for part in parts for f in part[2]])
+        combination = TokenCombination.concat(
+            [c for part in parts for c in part[3]], self.num_inputs
+        )
+        stored = sum(rows for job, rows in self.layout if job < 0)
+        ranges, stored_at, clustered_at = [], 0, stored
+        for job, rows in self.layout:
+            at = stored_at if job < 0 else clustered_at
+            ranges.append(torch.arange(at, at + rows, device=feats.device))
+            if job < 0:
+                stored_at += rows
+            else:
+                clustered_at += rows
+        return feats, frame, position, combination, torch.cat(ranges)
 
 
 def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator) -> PrunedVideo:
@@ -168,16 +252,15 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
         adts_per_segment.append(adts)
         offset += length
 
-    feats = torch.cat(pieces.features)
-    frame = torch.cat(pieces.frame)
-    position = torch.cat(pieces.position)
+    pieces.flush(params.cluster_knn, generator)
+    feats, frame, position, combination, build = pieces.assemble()
     global_idx = frame * s + position
     # The reference sorts with torch's default (unstable) argsort: the order of rows sharing a
     # global index (§5.16) is whatever that sort gives on the same build order (§8.9).
-    order = torch.sort(global_idx, stable=fixed).indices
+    order = build[torch.sort(global_idx[build], stable=fixed).indices]
     kept = int(order.numel())
     duplicates = kept - int(torch.unique(global_idx).numel())
-    combination = TokenCombination.concat(pieces.sources, pieces.num_inputs).reorder(order)
+    combination = combination.reorder(order)
     info: dict[str, Any] = {
         "keep_global_idx_sorted": global_idx[order],
         "segment_lengths": torch.tensor(lengths, dtype=torch.long, device=x.device),
@@ -305,10 +388,8 @@ def _compress_segment(
         pieces.add(values, offset + kept_frame, kept_pos, sources)
         return adts
     clusters = [math.ceil(c * ratio) for c in counts]
-    feats, frame, pos, cluster_sources = _cluster(
-        values, changed, kept_pos, counts, clusters, gram, params.cluster_knn, generator
-    )
-    pieces.add(feats, offset + frame, pos, sources.then(cluster_sources))
+    job = _ClusterJob(values, changed, kept_pos, counts, clusters, gram, sources, offset)
+    pieces.defer(job, params.cluster_knn, generator)
     return adts
 
 
@@ -425,20 +506,63 @@ def _cluster(
     knn: int,
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, TokenCombination]:
-    """DPC-kNN per frame as the reference, batched over the segment's frames: cluster means.
+    """DPC-kNN per frame as the reference, batched over frames: cluster means, frame-major.
 
-    Frames are padded to the largest token and cluster counts (``_FrameBatch``); every step
-    keeps the arithmetic of one call per frame, and the density noise is one draw of all the
-    frames' tokens in frame order, the numbers the reference's per-frame draws give. Also
-    returns the combination of the cluster tokens from the rows of ``values``.
+    Frames are batched by size class (at most ``CDIST_DIRECT_MAX`` tokens or more, so little
+    padding and each class keeps the ``cdist`` algorithm its size selects), padded within a
+    class (``_FrameBatch``); every step keeps the arithmetic of one call per frame, and the
+    density noise is one draw of all the tokens in frame order, the numbers the reference's
+    per-frame draws give. Also returns the combination of the cluster tokens from the rows of
+    ``values`` (every row belongs to a frame with at least one cluster).
     """
     device = values.device
-    batch = _FrameBatch.of(counts, clusters, device)
+    draw = torch.rand(
+        (values.shape[0],), generator=generator, dtype=values.dtype, device=generator.device
+    ).to(device)
+    total = sum(clusters)
+    feats = values.new_empty(total, values.shape[1])
+    frames = torch.empty(total, dtype=torch.long, device=device)
+    positions = torch.empty(total, dtype=torch.long, device=device)
+    entries: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    for small in (True, False):
+        only = [
+            t
+            for t, (k, nc) in enumerate(zip(counts, clusters, strict=True))
+            if nc > 0 and (k <= CDIST_DIRECT_MAX) == small
+        ]
+        if not only:
+            continue
+        batch = _FrameBatch.of(counts, clusters, device, only)
+        out, *cluster_of, entry = _cluster_batch(values, changed, kept_pos, batch, gram, knn, draw)
+        feats[out], frames[out], positions[out] = cluster_of
+        entries.append(entry)
+    row, col, weight = (torch.cat(parts) for parts in zip(*entries, strict=True))
+    sources = TokenCombination.from_entries(row, col, weight, total, values.shape[0])
+    return feats, frames, positions, sources
+
+
+def _cluster_batch(
+    values: torch.Tensor,
+    changed: torch.Tensor,
+    kept_pos: torch.Tensor,
+    batch: _FrameBatch,
+    gram: torch.Tensor | None,
+    knn: int,
+    draw: torch.Tensor,
+) -> tuple[
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+]:
+    """One size class: output rows, cluster means, frames, positions, combination entries."""
+    device = values.device
     moved = changed[batch.row_index] & batch.row_valid
     pos = kept_pos[batch.row_index]  # [F, N]
     dist = _batch_distances(values, moved, pos, batch, gram)  # [F, N, N], 0 outside a frame
     pair = batch.row_valid[:, :, None] & batch.row_valid[:, None, :]
-    score = _density_peak_scores(dist, pair, batch, knn, generator)  # -inf on padding
+    score = _density_peak_scores(dist, pair, batch, knn, draw)  # -inf on padding
     f, n = batch.row_valid.shape
     c = max(batch.clusters)
     centres = _centres(score, batch)
@@ -455,13 +579,12 @@ def _cluster(
     feats = (sums / members[:, :, None]).flatten(0, 1)[batch.cluster_index]
     frames = batch.frame[:, None].expand(f, c).flatten()[batch.cluster_index]
     positions = torch.gather(pos, 1, centres).flatten()[batch.cluster_index]
+    slots = batch.cluster_start[:, None] + torch.arange(c, device=device)[None, :]
+    out = slots.flatten()[batch.cluster_index]  # the clusters' rows among all frames'
     # each cluster token is the plain mean of its members
     out_row = (batch.cluster_start[:, None] + assign).flatten()[batch.token_index]
     weight = (1.0 / members.to(torch.float32)).gather(1, assign).flatten()[batch.token_index]
-    sources = TokenCombination.from_entries(
-        out_row, batch.token_col, weight, sum(batch.clusters), values.shape[0]
-    )
-    return feats, frames, positions, sources
+    return out, feats, frames, positions, (out_row, batch.token_col, weight)
 
 
 def _centres(score: torch.Tensor, batch: _FrameBatch) -> torch.Tensor:
@@ -502,15 +625,26 @@ class _FrameBatch:
     token_col: torch.Tensor  # row of ``values`` of each real token, in that order
 
     @classmethod
-    def of(cls, counts: list[int], clusters: list[int], device: torch.device) -> _FrameBatch:
-        """Skip frames without clusters (no tokens); their rows still advance the offset."""
-        starts = [sum(counts[:t]) for t in range(len(counts))]
-        active = [t for t, nc in enumerate(clusters) if nc > 0]
+    def of(
+        cls,
+        counts: list[int],
+        clusters: list[int],
+        device: torch.device,
+        only: list[int] | None = None,
+    ) -> _FrameBatch:
+        """The frames ``only`` (default all) that have clusters; rows and outputs stay global.
+
+        Every frame's rows advance the row offset and its clusters the output offset, so
+        ``token_col`` and ``cluster_start`` index all frames' values and clusters.
+        """
+        starts = list(itertools.accumulate(counts[:-1], initial=0))
+        firsts = list(itertools.accumulate(clusters[:-1], initial=0))
+        frames = range(len(counts)) if only is None else only
+        active = [t for t in frames if clusters[t] > 0]
         n = max(counts[t] for t in active)
         c = max(clusters[t] for t in active)
         kept = [counts[t] for t in active]
         made = [clusters[t] for t in active]
-        first = [sum(made[:i]) for i in range(len(active))]
         token_index = [i * n + j for i, k in enumerate(kept) for j in range(k)]
         token_col = [starts[t] + j for t in active for j in range(counts[t])]
         cluster_index = [i * c + j for i, k in enumerate(made) for j in range(k)]
@@ -525,7 +659,7 @@ class _FrameBatch:
             row_index=begin[:, None] + offsets.minimum(size[:, None] - 1),
             row_valid=offsets < size[:, None],
             cluster_count=torch.tensor(made, **as_long),
-            cluster_start=torch.tensor(first, **as_long),
+            cluster_start=torch.tensor([firsts[t] for t in active], **as_long),
             cluster_index=torch.tensor(cluster_index, **as_long),
             token_index=torch.tensor(token_index, **as_long),
             token_col=torch.tensor(token_col, **as_long),
@@ -582,12 +716,12 @@ def _density_peak_scores(
     pair: torch.Tensor,
     batch: _FrameBatch,
     knn: int,
-    generator: torch.Generator,
+    draw: torch.Tensor,
 ) -> torch.Tensor:
     """``density_peak_score`` of each frame with its own ``k = min(clusters, knn)``, ``[F, N]``.
 
     The mean over the ``k`` nearest is taken per distinct ``k`` on exactly ``k`` values, as a
-    one-frame call does; padded tokens score ``-inf``.
+    one-frame call does; padded tokens score ``-inf``. ``draw`` holds every row's noise.
     """
     device = dist.device
     ks = [min(nc, knn) for nc in batch.clusters]
@@ -596,11 +730,8 @@ def _density_peak_scores(
     for k in sorted(set(ks)):
         idx = torch.tensor([i for i, v in enumerate(ks) if v == k], dtype=torch.long, device=device)
         density[idx] = (-(nearest[idx, :, :k].contiguous() ** 2).mean(dim=-1)).exp()
-    draw = torch.rand(
-        (len(batch.token_col),), generator=generator, dtype=density.dtype, device=generator.device
-    ).to(device)  # the per-frame draws of the reference, in frame order
     noise = density.new_zeros(density.numel())
-    noise[batch.token_index] = draw
+    noise[batch.token_index] = draw[batch.token_col]  # the reference's draws, in frame order
     density = density + noise.view_as(density) * DENSITY_NOISE
     valid = batch.row_valid
     score = density * distance_to_denser(dist, density.masked_fill(~valid, -math.inf))
