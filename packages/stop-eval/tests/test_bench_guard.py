@@ -97,3 +97,16 @@ def test_the_committed_baseline_covers_the_paper_methods_in_both_variants() -> N
     for method in ("visionzip", "fastvid", "holitom", "flashvid"):
         for variant in ("reference", "fixed"):
             assert any(k.startswith(f"{method}/{variant}/") for k in table), (method, variant)
+
+
+def test_scaling_bench_runs_each_size_in_its_own_process(tmp_path, capsys) -> None:
+    out = tmp_path / "scaling.json"
+    main(["scaling", "--frames", "4", "8", "--methods", "uniform", "--hidden", "8"])
+    main(["scaling", "--frames", "4", "--methods", "uniform", "--hidden", "8", "--out", str(out)])
+    rows = json.loads(out.read_text())["results"]
+    assert [(r["method"], r["frames"]) for r in rows] == [("uniform", 4)]
+    (row,) = rows
+    assert row["kept"] == round(0.1 * 4 * 196) and row["min_ms"] > 0
+    assert row["input_mb"] == 4 * 196 * 8 * 4 / 2**20 and row["extra_peak_mb"] >= 0
+    printed = capsys.readouterr().out
+    assert printed.count("uniform") == 3 and "peak/in" in printed

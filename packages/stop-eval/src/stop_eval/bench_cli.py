@@ -1,6 +1,7 @@
 """``stop-bench``: efficiency benchmarks of SToP pruning and a CUDA check.
 
-Subcommands: ``prune``, ``capture``, ``prefill`` and ``gpu-check`` (methods on CUDA vs CPU).
+Subcommands: ``prune`` (``--check`` guards against regressions), ``scaling`` (time and peak
+memory vs frames), ``capture``, ``prefill`` and ``gpu-check`` (methods on CUDA vs CPU).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ from stop_eval.bench_prefill import (
     plot_speedup,
 )
 from stop_eval.bench_prefill import run_from_args as run_prefill
+from stop_eval.bench_scaling import (
+    add_scaling_arguments,
+    format_scaling,
+    run_scaling,
+    write_scaling,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         "prefill", help="vision / capture / pruning / LLM prefill and decode per method x retention"
     )
     add_prefill_arguments(prefill)
+    scaling = sub.add_parser(
+        "scaling", help="prune time and peak memory vs frames, each in a fresh process"
+    )
+    add_scaling_arguments(scaling)
     gpu = sub.add_parser(
         "gpu-check", help="every method on CUDA vs the CPU, adapter CUDA timings, peak memory"
     )
@@ -112,6 +123,12 @@ def main(argv: list[str] | None = None) -> None:
         if args.plot:
             plot_speedup(run.rows, Path(args.plot))
             print(f"wrote {args.plot}")
+    elif args.command == "scaling":
+        rows = run_scaling(args)
+        print(format_scaling(rows))
+        if args.out:
+            write_scaling(rows, Path(args.out), run_settings(args))
+            print(f"wrote {args.out}")
     elif args.command == "gpu-check":
         status = run_gpu_check(args)
         if status:
