@@ -380,3 +380,15 @@ def test_needs_attention() -> None:
     no_att = VideoTokens(features=tokens.features, grid=tokens.grid)
     with pytest.raises(ValueError, match="attention"):
         prune(no_att, config())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_video_frame_means_equal_each_segments_own(dtype) -> None:
+    """The reference's per-segment frame means are read off the video's (same bits)."""
+    g = torch.Generator().manual_seed(6)
+    for t, s, d in ((12, 36, 50), (9, 196, 64), (16, 196, 3584)):
+        x = torch.randn(t, s, d, generator=g).to(dtype)
+        for video in (x, x.transpose(1, 2).contiguous().transpose(1, 2)):
+            whole = video.mean(dim=1, dtype=torch.float32)
+            for a, b in ((0, 1), (0, 5), (3, 9), (5, t)):
+                assert torch.equal(whole[a:b], video[a:b].float().mean(dim=1)), (t, s, d, a, b)

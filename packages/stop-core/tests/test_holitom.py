@@ -593,3 +593,19 @@ def test_needs_attention() -> None:
     tokens = VideoTokens(features=torch.randn(2, 4, 3), grid=(2, 2))
     with pytest.raises(ValueError, match="attention"):
         run(tokens, config())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_static_mean_is_bit_equal_to_the_window_mean_then_selected(dtype) -> None:
+    """The reference's ``mean(dim=0)[static]``, bit for bit, for odd widths and both layouts."""
+    from stop_core.methods.holitom import _static_mean
+
+    g = torch.Generator().manual_seed(2)
+    for width in (1, 3, 7, 12, 19):
+        for s, d in ((36, 50), (196, 64), (169, 896), (196, 3584), (144, 3584)):
+            x = torch.randn(width, s, d, generator=g).to(dtype)
+            pooled = x.transpose(1, 2).contiguous().transpose(1, 2)  # channel-major
+            static = torch.randperm(s, generator=g)[: s // 2].sort().values
+            for video in (x, pooled):
+                want = video.mean(dim=0, dtype=torch.float32)[static]
+                assert torch.equal(_static_mean(video, static), want), (width, s, d)
