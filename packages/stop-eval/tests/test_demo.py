@@ -71,7 +71,8 @@ def test_llava_video_has_its_own_demo_layout() -> None:
     assert "LLaVA-Video" in get_backbone("llava_video").demo_note
 
 
-def test_demo_prints_budget_and_progress_on_stderr(capsys) -> None:
+def test_demo_prints_budget_and_progress_on_stderr(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws its bar as in a terminal
     main(["--backbone", "llava_ov", "--frames", str(FRAMES), "--max-new-tokens", "1"])
     captured = capsys.readouterr()
     out = " ".join(captured.out.split())
@@ -81,4 +82,18 @@ def test_demo_prints_budget_and_progress_on_stderr(capsys) -> None:
     for method in ("visionzip", "fastvid", "holitom", "flashvid"):
         assert f"{method}:" in out  # its budget line
     assert "demo llava_ov" in captured.err  # the progress bar
-    assert "demo llava_ov" not in captured.out
+    assert "demo llava_ov:" not in captured.out
+
+
+def test_demo_progress_leaves_no_trace_outside_a_terminal(capsys) -> None:
+    run_demo(
+        lambda: get_backbone("llava_ov").build_demo(0),
+        "llava_ov",
+        retention=RETENTION,
+        variant="reference",
+        frames=1,
+        max_new_tokens=1,
+        methods=(),
+        random_weights=True,
+    )
+    assert capsys.readouterr().err == ""

@@ -117,7 +117,7 @@ def test_llava_demo_top_sinks_are_the_planted_patches(report):
     data = json.loads((out / "survival.json").read_text())
     side = DEMO_SIZE // 14
     h, w = data["grid"]
-    assert (h, w) == (side // 2, side // 2)
+    assert (h, w) == (14, 14)  # LLaVA-OneVision's real grid: 27 x 27 patches, bilinear to 14
     expected = sorted({(p // side) // 2 * w + (p % side) // 2 for p in SINK_PATCHES})
     assert sorted(s["position"] for s in data["top_sinks"]) == expected
     assert data["planted_sinks"] == expected and data["planted_sinks_found"] is True
@@ -136,11 +136,13 @@ def test_printed_survival(clip, tmp_path, capsys):
         assert f"{data['survival'][variant]['any_frame']:.3f}" in line
 
 
-def test_missing_video_is_a_clear_error(tmp_path):
+def test_missing_video_is_a_clear_error(tmp_path, capsys):
     missing = tmp_path / "nope.mp4"
     with pytest.raises(SystemExit) as exc:
         main(["visualize", "--video", str(missing), "--backbone", "llava_ov"])
-    assert "video not found" in str(exc.value) and str(missing) in str(exc.value)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2  # as `inspect` for the same error
+    assert "video not found" in err and str(missing) in err and len(err.splitlines()) == 1
     assert not (tmp_path / "stop-visualize").exists()
 
 
@@ -153,11 +155,13 @@ def test_unknown_backbone(clip, capsys):
         check_choices("llava_next", "holitom")
 
 
-def test_method_without_stop_is_refused(clip):
+def test_method_without_stop_is_refused(clip, capsys):
     with pytest.raises(ValueError, match="does not use SToP"):
         check_choices("llava_ov", "uniform")
-    with pytest.raises(SystemExit, match="unknown pruning method"):
+    with pytest.raises(SystemExit) as exc:
         main(["visualize", "--video", str(clip), "--backbone", "llava_ov", "--method", "nope"])
+    assert exc.value.code == 2
+    assert "unknown pruning method" in capsys.readouterr().err
 
 
 def test_survival_counts_merged_tokens_where_placed():

@@ -112,7 +112,7 @@ def run_demo(
     settings = [("none", False)] + [(m, s) for m in methods for s in (False, True)]
     presets = get_backbone(backbone).presets_backbone
     rows: list[DemoRow] = []
-    with progress_bar() as progress:
+    with progress_bar(transient=True) as progress:  # the table follows
         task = progress.add_task(f"demo {backbone}: building the model", total=None)
         model, processor = build()  # type: ignore[operator]
         progress.update(task, description=f"demo {backbone}: decoding {len(clips_items)} clips")

@@ -2,7 +2,7 @@
 
 Tables, summaries and ``--json`` objects go to stdout; these bars never do, so piping a
 command's output (or parsing its JSON) is unaffected. In a terminal the bar redraws in place;
-elsewhere (a log file, a pipe) rich prints its final state once.
+elsewhere (a log file, a pipe) rich prints its final state once, unless it is transient.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ def stderr_console() -> Console:
 
 
 def progress_bar(console: Console | None = None, *, transient: bool = False) -> Progress:
-    """A bar with the step's description, count, elapsed time and ETA, on stderr by default."""
+    """A bar with the step's description, count, elapsed time and ETA, on stderr by default.
+
+    ``transient``: the bar disappears when done (and is not shown at all outside a terminal,
+    where it could not be erased), for steps whose own output follows.
+    """
+    console = console or stderr_console()
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -32,6 +37,7 @@ def progress_bar(console: Console | None = None, *, transient: bool = False) -> 
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
-        console=console or stderr_console(),
+        console=console,
         transient=transient,
+        disable=transient and not console.is_terminal,
     )

@@ -359,7 +359,7 @@ def format_header(vis: Visualization) -> str:
         f"{kept['off']} (SToP off), {kept['on']} (SToP on)",
     ]
     for v, text in vis.notes.get("budget", {}).items():
-        lines.append(f"budget, SToP {v}: {text}")
+        lines.append(f"budget (SToP {v}) {text}")
     return "\n".join(lines)
 
 
