@@ -9,7 +9,9 @@ import argparse
 from pathlib import Path
 
 from stop_core.benchmark import (
+    LEGEND,
     add_prune_arguments,
+    apply_quick,
     format_table,
     run_from_args,
     run_settings,
@@ -27,25 +29,37 @@ from stop_eval.bench_prefill import (
     plot_speedup,
 )
 from stop_eval.bench_prefill import run_from_args as run_prefill
+from stop_eval.cli_util import HelpWithDefaults
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``stop-bench`` argument parser with one sub-parser per benchmark."""
-    parser = argparse.ArgumentParser(prog="stop-bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="stop-bench", description=__doc__, formatter_class=HelpWithDefaults
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    prune = sub.add_parser("prune", help="latency of stop_core.prune per method, SToP off/on")
+    prune = sub.add_parser(
+        "prune",
+        help="latency of stop_core.prune per method, SToP off/on",
+        formatter_class=HelpWithDefaults,
+    )
     add_prune_arguments(prune)
     capture = sub.add_parser(
         "capture",
         help="attention-capture overhead vs an unhooked (and, for SigLIP, an eager) tower",
+        formatter_class=HelpWithDefaults,
     )
     add_capture_arguments(capture)
     prefill = sub.add_parser(
-        "prefill", help="vision / capture / pruning / LLM prefill and decode per method x retention"
+        "prefill",
+        help="vision / capture / pruning / LLM prefill and decode per method x retention",
+        formatter_class=HelpWithDefaults,
     )
     add_prefill_arguments(prefill)
     gpu = sub.add_parser(
-        "gpu-check", help="every method on CUDA vs the CPU, adapter CUDA timings, peak memory"
+        "gpu-check",
+        help="every method on CUDA vs the CPU, adapter CUDA timings, peak memory",
+        formatter_class=HelpWithDefaults,
     )
     add_gpu_check_arguments(gpu)
     return parser
@@ -55,8 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the chosen benchmark, print its table and write JSON when ``--out`` is given."""
     args = build_parser().parse_args(argv)
     if args.command == "prune":
-        rows = run_from_args(args)
+        rows = run_from_args(apply_quick(args))
         print(format_table(rows))
+        print(LEGEND)
         if args.out:
             write_json(rows, Path(args.out), run_settings(args))
             print(f"wrote {args.out}")

@@ -198,7 +198,11 @@ def download(name: str, data_root: Path, fetch: Fetcher | None = None) -> tuple[
 
 def main(argv: list[str] | None = None) -> None:
     """``stop-eval download --benchmark NAME --data-root DIR``."""
-    parser = argparse.ArgumentParser(prog="stop-eval download", description=__doc__)
+    from stop_eval.cli_util import HelpWithDefaults
+
+    parser = argparse.ArgumentParser(
+        prog="stop-eval download", description=__doc__, formatter_class=HelpWithDefaults
+    )
     parser.add_argument("--benchmark", required=True, choices=sorted(DOWNLOADERS))
     parser.add_argument("--data-root", type=Path, required=True)
     args = parser.parse_args(argv)
