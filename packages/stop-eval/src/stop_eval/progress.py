@@ -7,15 +7,22 @@ elsewhere (a log file, a pipe) rich prints its final state once, unless it is tr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from typing import BinaryIO, TypeVar
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
+
+T = TypeVar("T")
 
 
 def stderr_console() -> Console:
@@ -41,3 +48,40 @@ def progress_bar(console: Console | None = None, *, transient: bool = False) -> 
         transient=transient,
         disable=transient and not console.is_terminal,
     )
+
+
+def track(
+    items: Sequence[T], description: str, label: Callable[[T], str] | None = None
+) -> Iterator[T]:
+    """Yield ``items`` while a stderr bar counts them; ``label(item)`` names the current one."""
+    with progress_bar() as progress:
+        task = progress.add_task(description, total=len(items))
+        for item in items:
+            if label is not None:
+                progress.update(task, description=f"{description}: {label(item)}")
+            yield item
+            progress.advance(task)
+
+
+def copy_stream(
+    source: BinaryIO, target: BinaryIO, total: int | None, description: str, chunk: int = 1 << 20
+) -> int:
+    """Copy ``source`` to ``target`` with a bytes bar (size, speed, ETA) on stderr; bytes copied."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    copied = 0
+    console = stderr_console()
+    bar = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with bar as progress:
+        task = progress.add_task(description, total=total)
+        while block := source.read(chunk):
+            target.write(block)
+            copied += len(block)
+            progress.advance(task, len(block))
+    return copied
