@@ -247,7 +247,6 @@ def analyse(
 def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]:
     """Decode, encode, prune off/on, and write the PNG, HTML and JSON into ``args.out``."""
     from stop_eval.cli import load_model
-    from stop_eval.visualize_report import write_report
 
     check_choices(args.backbone, args.method)
     if args.frames < 1:
@@ -294,6 +293,8 @@ def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]
     out = args.out or Path("stop-visualize") / (
         f"{Path(args.video).stem}_{args.backbone}_{args.method}_r{args.retention:g}"
     )
+    from stop_eval.visualize_report import write_report  # matplotlib: only when drawing
+
     files = write_report(vis, Path(out), shown_frames=args.show_frames)
     return vis, files
 
