@@ -85,3 +85,11 @@ def test_prune_quick_is_one_width_one_thread_two_repeats(tmp_path, capsys) -> No
     legend = next(line for line in printed.splitlines() if line.startswith("columns:"))
     for column in ("syncs", "ops", "kept", "median/min ms", "thr", "D "):
         assert column in legend
+
+
+def test_bad_bench_option_is_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bench_cli.main(["prune", "--repeats", "0"])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["stop-bench prune: error: --repeats must be >= 1, got 0"]

@@ -29,7 +29,7 @@ from stop_eval.bench_prefill import (
     plot_speedup,
 )
 from stop_eval.bench_prefill import run_from_args as run_prefill
-from stop_eval.cli_util import HelpWithDefaults
+from stop_eval.cli_util import HelpWithDefaults, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,8 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the chosen benchmark, print its table and write JSON when ``--out`` is given."""
+    """``stop-bench``: a bad option value is one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
+    try:
+        run_command(args)
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # the benches' option checks
+            fail(f"stop-bench {args.command}", exc.code)
+        raise
+
+
+def run_command(args: argparse.Namespace) -> None:
+    """Run the chosen benchmark, print its table and write JSON when ``--out`` is given."""
     if args.command == "prune":
         rows = run_from_args(apply_quick(args))
         print(format_table(rows))
