@@ -61,9 +61,9 @@ def load_backbone(
 
     from stop_eval.hub import check_model_source
 
-    check_model_source(model)  # one clear line, fast, instead of retries and tracebacks
     if dtype != "auto" and not isinstance(getattr(torch, dtype, None), torch.dtype):
         raise ValueError(f"unknown dtype {dtype!r}; use auto, float16, bfloat16 or float32")
+    check_model_source(model)  # one clear line, fast, instead of retries and tracebacks
     torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
     placement = None if device_map in (None, "none") else device_map
     loaded = entry.model_cls().from_pretrained(
