@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from stop_core.benchmark import PruneTiming
 
+from stop_core.benchmark import PruneTiming
 from stop_eval.bench_cli import main
 from stop_eval.bench_guard import TOLERANCE, compare, load_baseline, setting_key
 
@@ -110,3 +110,11 @@ def test_scaling_bench_runs_each_size_in_its_own_process(tmp_path, capsys) -> No
     assert row["input_mb"] == 4 * 196 * 8 * 4 / 2**20 and row["extra_peak_mb"] >= 0
     printed = capsys.readouterr().out
     assert printed.count("uniform") == 3 and "peak/in" in printed
+
+
+def test_check_with_a_missing_baseline_is_one_line_and_exit_2(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*TINY, "--check", str(tmp_path / "absent.json")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "absent.json" in err[0]

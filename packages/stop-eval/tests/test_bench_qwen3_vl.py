@@ -123,9 +123,12 @@ def test_8b_preset_is_the_bundled_config() -> None:
     assert frame_side("8b", "qwen3_vl") == 512
 
 
-def test_prefill_rejects_sizes_and_options_of_other_backbones() -> None:
-    with pytest.raises(SystemExit, match="no size '7b'"):
+def test_prefill_rejects_sizes_and_options_of_other_backbones(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
         main(["prefill", "--backbone", "qwen3_vl", "--size", "7b", "--device", "cpu"])
+    assert exc.value.code == 2  # a usage error: one line on stderr
+    err = capsys.readouterr().err
+    assert err.startswith("stop-bench prefill: error:") and "no size '7b'" in err
     with pytest.raises(ValueError, match="unknown Qwen3-VL size '7b'"):
         model_config("7b")
     spec = PrefillSpec("qwen3_vl", "tiny", 2, 4, torch.device("cpu"), torch.float32, torch.float32)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -168,9 +169,19 @@ def test_killed_run_resumes_without_loss_or_duplicates(
     assert resumed["counts"] == expected["counts"]
 
 
-def test_resume_with_other_settings_is_refused(data_root, reference_run) -> None:
-    with pytest.raises(SystemExit, match="different configuration"):
-        _run(data_root, reference_run, "--retention", "0.3")
+def usage_error(capsys, argv: list[str], pattern: str) -> None:
+    """``main(argv)`` exits with 2 and one stderr line ``stop-eval: error: ...`` matching."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stop-eval: error: ")
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_resume_with_other_settings_is_refused(data_root, reference_run, capsys) -> None:
+    argv = [*ARGS, "--data-root", str(data_root), "--out", str(reference_run)]
+    usage_error(capsys, [*argv, "--retention", "0.3"], "different configuration")
 
 
 def test_offline_demo_runs(capsys) -> None:
@@ -181,11 +192,10 @@ def test_offline_demo_runs(capsys) -> None:
         assert method in out
 
 
-def test_missing_data_root_says_how_to_download(tmp_path) -> None:
-    with pytest.raises(SystemExit, match="stop-eval download --benchmark mvbench"):
-        main(["--benchmark", "mvbench", "--data-root", str(tmp_path / "nowhere")])
-    with pytest.raises(SystemExit, match="needs --data-root"):
-        main(["--benchmark", "mvbench"])
+def test_missing_data_root_says_how_to_download(tmp_path, capsys) -> None:
+    argv = ["--benchmark", "mvbench", "--data-root", str(tmp_path / "nowhere")]
+    usage_error(capsys, argv, "stop-eval download --benchmark mvbench")
+    usage_error(capsys, ["--benchmark", "mvbench"], "needs --data-root")
 
 
 def test_unknown_choices(capsys) -> None:
@@ -194,11 +204,10 @@ def test_unknown_choices(capsys) -> None:
             main(argv)
         assert err.value.code == 2
     assert "invalid choice: 'llava'" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="unknown pruning method 'prunevid'"):
-        main(["--method", "prunevid"])
+    usage_error(capsys, ["--method", "prunevid"], "unknown pruning method 'prunevid'")
 
 
-def test_judge_key_missing_for_judged_benchmark(tmp_path, monkeypatch) -> None:
+def test_judge_key_missing_for_judged_benchmark(tmp_path, monkeypatch, capsys) -> None:
     folder = tmp_path / "fine_grained_task" / "VCGBench"
     for split in ("Generic", "Temporal"):
         (folder / split).mkdir(parents=True)
@@ -214,29 +223,18 @@ def test_judge_key_missing_for_judged_benchmark(tmp_path, monkeypatch) -> None:
         folder / "Consistency" / "test-00000-of-00001.parquet",
     )
     monkeypatch.delenv("MY_JUDGE_KEY", raising=False)
-    with pytest.raises(SystemExit, match="MY_JUDGE_KEY"):
-        main(
-            [
-                "--benchmark",
-                "vcgbench",
-                "--data-root",
-                str(tmp_path),
-                "--out",
-                str(tmp_path / "o"),
-                "--judge-api-key-env",
-                "MY_JUDGE_KEY",
-            ]
-        )
+    argv = ["--benchmark", "vcgbench", "--data-root", str(tmp_path), "--out", str(tmp_path / "o")]
+    usage_error(capsys, [*argv, "--judge-api-key-env", "MY_JUDGE_KEY"], "MY_JUDGE_KEY")
 
 
-def test_malformed_annotation_names_file_and_record(tmp_path) -> None:
+def test_malformed_annotation_names_file_and_record(tmp_path, capsys) -> None:
     root = write_videomme_root(tmp_path, n=2)
     parquet = root / "VQA" / "Video_MME" / "test-00000-of-00001.parquet"
     table = pq.read_table(parquet).to_pylist()
     table[1]["answer"] = "Z"
     pq.write_table(pa.Table.from_pylist(table), parquet)
-    with pytest.raises(SystemExit, match=r"test-00000-of-00001\.parquet.*record 1.*'Z'"):
-        main(["--benchmark", "videomme", "--data-root", str(root), "--out", str(tmp_path / "o")])
+    argv = ["--benchmark", "videomme", "--data-root", str(root), "--out", str(tmp_path / "o")]
+    usage_error(capsys, argv, r"test-00000-of-00001\.parquet.*record 1.*'Z'")
 
 
 def test_run_prints_the_data_check_first(tmp_path, capsys) -> None:

@@ -15,7 +15,7 @@ from PIL import Image
 from stop_core import PrunedVideo
 from stop_eval.cli import main
 from stop_eval.demo_data import HEIGHT, WIDTH, moving_square, write_clip
-from stop_eval.demo_model import DEMO_SIZE, SINK_PATCHES
+from stop_eval.demo_model import DEMO_SIZE, QWEN_DEMO_SIZE, SINK_PATCHES
 from stop_eval.visualize import check_choices, kept_map, sink_survival, top_sink_positions
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
@@ -117,7 +117,7 @@ def test_llava_demo_top_sinks_are_the_planted_patches(report):
     data = json.loads((out / "survival.json").read_text())
     side = DEMO_SIZE // 14
     h, w = data["grid"]
-    assert (h, w) == (side // 2, side // 2)
+    assert (h, w) == (14, 14)  # LLaVA-OneVision's real grid: 27 x 27 patches, bilinear to 14
     expected = sorted({(p // side) // 2 * w + (p % side) // 2 for p in SINK_PATCHES})
     assert sorted(s["position"] for s in data["top_sinks"]) == expected
     assert data["planted_sinks"] == expected and data["planted_sinks_found"] is True
@@ -136,11 +136,13 @@ def test_printed_survival(clip, tmp_path, capsys):
         assert f"{data['survival'][variant]['any_frame']:.3f}" in line
 
 
-def test_missing_video_is_a_clear_error(tmp_path):
+def test_missing_video_is_a_clear_error(tmp_path, capsys):
     missing = tmp_path / "nope.mp4"
     with pytest.raises(SystemExit) as exc:
         main(["visualize", "--video", str(missing), "--backbone", "llava_ov"])
-    assert "video not found" in str(exc.value) and str(missing) in str(exc.value)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2  # as `inspect` for the same error
+    assert "video not found" in err and str(missing) in err and len(err.splitlines()) == 1
     assert not (tmp_path / "stop-visualize").exists()
 
 
@@ -153,11 +155,13 @@ def test_unknown_backbone(clip, capsys):
         check_choices("llava_next", "holitom")
 
 
-def test_method_without_stop_is_refused(clip):
+def test_method_without_stop_is_refused(clip, capsys):
     with pytest.raises(ValueError, match="does not use SToP"):
         check_choices("llava_ov", "uniform")
-    with pytest.raises(SystemExit, match="unknown pruning method"):
+    with pytest.raises(SystemExit) as exc:
         main(["visualize", "--video", str(clip), "--backbone", "llava_ov", "--method", "nope"])
+    assert exc.value.code == 2
+    assert "unknown pruning method" in capsys.readouterr().err
 
 
 def test_survival_counts_merged_tokens_where_placed():
@@ -181,7 +185,7 @@ def test_survival_counts_merged_tokens_where_placed():
     assert top_sink_positions(torch.tensor([0.1, 0.9]), 5) == [1, 0]
 
 
-def test_checkpoint_sees_the_official_inputs(tmp_path):
+def test_checkpoint_sees_the_official_inputs(tmp_path, capsys):
     """With ``--model`` the tower gets the official qwen-vl-utils size, not the processor's."""
     from qwen_vl_utils.vision_process import smart_resize
 
@@ -202,5 +206,67 @@ def test_checkpoint_sees_the_official_inputs(tmp_path):
     )  # fmt: skip
     summary = json.loads((out / "survival.json").read_text())
     h, w = smart_resize(HEIGHT, WIDTH, factor=28, min_pixels=4 * 28 * 28, max_pixels=256 * 28 * 28)
-    assert summary["grid"] == [h // 28, w // 28] != [DEMO_SIZE // 28, DEMO_SIZE // 28]
+    assert summary["grid"] == [h // 28, w // 28] != [QWEN_DEMO_SIZE // 28, QWEN_DEMO_SIZE // 28]
+    assert summary["model_label"] == f"checkpoint {ckpt}"
+    assert f"model: checkpoint {ckpt}" in capsys.readouterr().out
     assert summary["token_frames"] == 2  # 4 frames, temporal patch 2
+
+
+DEMO_LABEL = "random-weight demo model \u2014 planted sinks"
+
+
+def test_report_names_the_model_it_shows(report):
+    backbone, out = report
+    expected = DEMO_LABEL if backbone == "llava_ov" else "random-weight demo model"
+    data = json.loads((out / "survival.json").read_text())
+    assert data["model"] == "demo-random" and data["model_label"] == expected
+    page = (out / "visualize.html").read_text(encoding="utf-8")
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert expected in title
+
+
+@pytest.mark.parametrize(
+    ("model", "planted", "label"),
+    [(None, True, DEMO_LABEL), ("org/some-checkpoint", False, "checkpoint org/some-checkpoint")],
+)
+def test_png_title_names_the_model(model, planted, label):
+    import numpy as np
+
+    from stop_core import VideoTokens
+    from stop_eval.visualize import analyse, model_label
+    from stop_eval.visualize_report import render
+
+    g = torch.Generator().manual_seed(0)
+    tokens = VideoTokens(
+        features=torch.randn(2, 4, 8, generator=g),
+        attention=torch.rand(2, 4, generator=g),
+        keys=torch.randn(2, 4, 8, generator=g),
+        frame_embeddings=torch.randn(2, 8, generator=g),
+        grid=(2, 2),
+    )
+    frames = np.zeros((2, 16, 16, 3), np.uint8)
+    vis = analyse(tokens, frames, backbone="llava_ov", method="visionzip", retention=0.5)
+    vis.model_label = model_label(model, planted)
+    assert vis.label == label
+    fig = render(vis, [0, 1])
+    assert label in fig._suptitle.get_text()
+
+
+def test_printed_header_names_model_grid_and_budget(clip, tmp_path, capsys):
+    main(
+        ["visualize", "--video", str(clip), "--backbone", "llava_ov", "--frames", "2"]
+        + ["--method", "visionzip", "--out", str(tmp_path)]
+    )
+    printed = capsys.readouterr().out
+    data = json.loads((tmp_path / "survival.json").read_text())
+    assert f"model: {DEMO_LABEL}" in printed
+    assert "2 token frames of 14 x 14" in printed  # LLaVA-OneVision's real grid
+    assert f"requested {data['requested']['off']} tokens" in printed
+    assert f"kept {data['kept']['off']} (SToP off), {data['kept']['on']} (SToP on)" in printed
+
+
+def test_default_frames_are_the_official_32():
+    from stop_eval.visualize import build_parser
+
+    args = build_parser().parse_args(["--video", "v.mp4", "--backbone", "llava_ov"])
+    assert args.frames == 32  # EVAL.md: every backbone's official evaluation samples 32 frames

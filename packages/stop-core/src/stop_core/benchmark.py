@@ -298,9 +298,10 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry: time ``prune`` and print a table (and JSON with ``--out``)."""
     parser = argparse.ArgumentParser(description=__doc__)
     add_prune_arguments(parser)
-    args = parser.parse_args(argv)
+    args = apply_quick(parser.parse_args(argv))
     rows = run_from_args(args)
     print(format_table(rows))
+    print(LEGEND)
     if args.out:
         write_json(rows, Path(args.out), run_settings(args))
         print(f"wrote {args.out}")
@@ -338,6 +339,30 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="INPUTS_D64_PT",
         help="the golden inputs file, projected to each --hidden (32 frames, 14x14)",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a check in seconds: the smallest --hidden only, 1 thread, 2 repeats",
+    )
+
+
+QUICK_REPEATS = 2
+LEGEND = (
+    "columns: variant reference/fixed; SToP off/on; D feature width; thr CPU threads; kept "
+    "tokens returned (the method's budget rule); median/min ms wall time of one prune call "
+    "over --repeats runs after a warm-up; syncs host synchronisations per call (.item(), nonzero, boolean-mask indexing, "
+    "...: each would stall a CUDA stream; fewer is better); ops aten operators dispatched per "
+    "call (each is a kernel launch on a GPU)"
+)
+
+
+def apply_quick(args: argparse.Namespace) -> argparse.Namespace:
+    """With ``--quick``: one width (the smallest), one thread, ``QUICK_REPEATS`` repeats."""
+    if getattr(args, "quick", False):
+        args.hidden = [min(args.hidden)]
+        args.threads = [1]
+        args.repeats = QUICK_REPEATS
+    return args
 
 
 def run_from_args(args: argparse.Namespace) -> list[PruneTiming]:

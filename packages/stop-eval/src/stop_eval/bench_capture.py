@@ -27,6 +27,7 @@ import torch
 from stop_eval.backbones import registered
 from stop_eval.backbones.base import CaptureBench
 from stop_eval.bench_prefill_llava import SO400M
+from stop_eval.progress import track
 
 VARIANTS: tuple[str, ...] = ("tower", "hooks", "eager")
 SIGLIP = "siglip"
@@ -221,7 +222,7 @@ def run_capture_benchmark(args: argparse.Namespace) -> list[CaptureTiming]:
     if args.frames < 1 or args.repeats < 1:
         raise SystemExit("--frames and --repeats must be >= 1")
     variants = VARIANTS if args.tower == SIGLIP else tower_bench(args.tower).variants
-    return [measure_in_subprocess(v, args) for v in variants]
+    return [measure_in_subprocess(v, args) for v in track(variants, "capture bench", str)]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,9 @@ import argparse
 from pathlib import Path
 
 from stop_core.benchmark import (
+    LEGEND,
     add_prune_arguments,
+    apply_quick,
     format_table,
     run_from_args,
     run_settings,
@@ -42,13 +44,20 @@ from stop_eval.bench_scaling import (
     run_scaling,
     write_scaling,
 )
+from stop_eval.cli_util import HelpWithDefaults, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``stop-bench`` argument parser with one sub-parser per benchmark."""
-    parser = argparse.ArgumentParser(prog="stop-bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="stop-bench", description=__doc__, formatter_class=HelpWithDefaults
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    prune = sub.add_parser("prune", help="latency of stop_core.prune per method, SToP off/on")
+    prune = sub.add_parser(
+        "prune",
+        help="latency of stop_core.prune per method, SToP off/on",
+        formatter_class=HelpWithDefaults,
+    )
     add_prune_arguments(prune)
     prune.add_argument(
         "--check",
@@ -65,10 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     capture = sub.add_parser(
         "capture",
         help="attention-capture overhead vs an unhooked (and, for SigLIP, an eager) tower",
+        formatter_class=HelpWithDefaults,
     )
     add_capture_arguments(capture)
     prefill = sub.add_parser(
-        "prefill", help="vision / capture / pruning / LLM prefill and decode per method x retention"
+        "prefill",
+        help="vision / capture / pruning / LLM prefill and decode per method x retention",
+        formatter_class=HelpWithDefaults,
     )
     add_prefill_arguments(prefill)
     scaling = sub.add_parser(
@@ -76,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_scaling_arguments(scaling)
     gpu = sub.add_parser(
-        "gpu-check", help="every method on CUDA vs the CPU, adapter CUDA timings, peak memory"
+        "gpu-check",
+        help="every method on CUDA vs the CPU, adapter CUDA timings, peak memory",
+        formatter_class=HelpWithDefaults,
     )
     add_gpu_check_arguments(gpu)
     return parser
@@ -84,11 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_prune(args: argparse.Namespace) -> None:
     """Time ``prune``; with ``--check``/``--save-baseline``, against the calibration kernel."""
-    baseline = load_baseline(Path(args.check)) if args.check else None  # fail before timing
+    try:  # fail before timing
+        baseline = load_baseline(Path(args.check)) if args.check else None
+    except (OSError, ValueError) as exc:
+        raise SystemExit(str(exc)) from exc
     guarded = baseline is not None or args.save_baseline
     before = calibrate(args.threads) if guarded else {}
-    rows = run_from_args(args)
+    rows = run_from_args(apply_quick(args))
     print(format_table(rows))
+    print(LEGEND)
     if args.out:
         write_json(rows, Path(args.out), run_settings(args))
         print(f"wrote {args.out}")
@@ -108,8 +126,18 @@ def run_prune(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the chosen benchmark, print its table and write JSON when ``--out`` is given."""
+    """``stop-bench``: a bad option value is one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
+    try:
+        run_command(args)
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # the benches' option checks
+            fail(f"stop-bench {args.command}", exc.code)
+        raise
+
+
+def run_command(args: argparse.Namespace) -> None:
+    """Run the chosen benchmark, print its table and write JSON when ``--out`` is given."""
     if args.command == "prune":
         run_prune(args)
     elif args.command == "prefill":

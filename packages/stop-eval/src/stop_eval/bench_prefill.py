@@ -26,6 +26,7 @@ from stop_core import PruningConfig
 from stop_eval.backbones import DEFAULT_BACKBONE, get_backbone, registered
 from stop_eval.backbones.base import PrefillBench, PrefillSpec
 from stop_eval.flops import decoder_shape, prefill_flops
+from stop_eval.progress import track
 
 METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
 RETENTIONS: tuple[float, ...] = (0.25, 0.15, 0.1)
@@ -197,7 +198,7 @@ def run_prefill_benchmark(
 
     settings = [("none", 1.0)] + [(m, r) for m in methods for r in retentions]
     rows: list[PrefillRow] = []
-    for method, ratio in settings:
+    for method, ratio in track(settings, "prefill bench", lambda s: f"{s[0]} r={s[1]:g}"):
         cfg = (
             PruningConfig("none")
             if method == "none"

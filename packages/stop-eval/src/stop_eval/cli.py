@@ -12,26 +12,30 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from rich.console import Console
+from stop_eval.cli_util import HelpWithDefaults, fail, one_line_warnings
 
-from stop_core import PruningConfig, available_methods
-from stop_eval.backbones import DEFAULT_BACKBONE, available_backbones, get_backbone
-from stop_eval.models import load_backbone
-from stop_eval.run_config import PRESETS, default_max_new_tokens, make_config
+if TYPE_CHECKING:  # imported where used: `list`, `--help` and errors stay fast
+    import torch
+    from rich.console import Console
+
+    from stop_core import PruningConfig
 
 DEMO_MAX_NEW_TOKENS = 16
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Options of an evaluation run."""
+    from stop_core import available_methods
+    from stop_eval.backbones import DEFAULT_BACKBONE, available_backbones
     from stop_eval.benchmarks import BENCHMARKS
+    from stop_eval.run_config import PRESETS
 
     p = argparse.ArgumentParser(
         prog="stop-eval",
         description=__doc__,
+        formatter_class=HelpWithDefaults,
         epilog="subcommands: stop-eval download ..., stop-eval check ..., stop-eval list, "
         "stop-eval visualize ..., stop-eval inspect ...",
     )
@@ -89,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def pruning_config(args: argparse.Namespace) -> PruningConfig:
     """The ``PruningConfig`` the options describe (presets first, explicit mu last)."""
+    from stop_eval.run_config import make_config
+
     return make_config(
         args.backbone,
         args.method,
@@ -105,6 +111,8 @@ def pruning_config(args: argparse.Namespace) -> PruningConfig:
 
 def load_model(args: argparse.Namespace) -> tuple[torch.nn.Module, Any, bool]:
     """(model, processor, random_weights): a real checkpoint or the embedded demo."""
+    from stop_eval.models import load_backbone
+
     return load_backbone(
         args.backbone, args.model, dtype=args.dtype, device_map=args.device_map, seed=args.seed
     )
@@ -137,12 +145,17 @@ def main(argv: list[str] | None = None) -> None:
         inspect_main(argv[1:])
         return
     args = build_parser().parse_args(argv)
-    from stop_eval.judge import JudgeError
-
+    one_line_warnings("stop-eval")
     try:
         run(args)
-    except (ValueError, FileNotFoundError, JudgeError) as exc:
-        raise SystemExit(f"stop-eval: error: {exc}") from None
+    except (ValueError, FileNotFoundError) as exc:
+        fail("stop-eval", str(exc))
+    except RuntimeError as exc:
+        from stop_eval.judge import JudgeError  # a judge error means the judge is loaded
+
+        if isinstance(exc, JudgeError):
+            fail("stop-eval", str(exc))
+        raise
 
 
 def print_listing() -> None:
@@ -156,6 +169,9 @@ def print_listing() -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Validate options, then run the demo or a benchmark evaluation."""
+    import torch
+    from rich.console import Console
+
     console = Console()
     if args.frames < 1:
         raise ValueError(f"--frames must be >= 1, got {args.frames}")
@@ -184,10 +200,12 @@ def run(args: argparse.Namespace) -> None:
 
 def evaluate_benchmark(args: argparse.Namespace, cfg: PruningConfig, console: Console) -> None:
     """Resumable (and sharded) evaluation of one benchmark; rank 0 writes the summary."""
+    from stop_eval.backbones import get_backbone
     from stop_eval.benchmarks import get_benchmark, resolve_root
     from stop_eval.evaluate import make_answer_fn
     from stop_eval.judge import Judge
     from stop_eval.models import VideoModel
+    from stop_eval.run_config import default_max_new_tokens
     from stop_eval.runner import (
         RunSettings,
         check_config,
@@ -282,10 +300,18 @@ def evaluate_benchmark(args: argparse.Namespace, cfg: PruningConfig, console: Co
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     print_summary(summary, console)
     console.print(f"results in {out}")
+    errors = summary["counts"]["errors"]
+    if errors:  # counted, not fatal (exit 0): the summary says which and why
+        sys.stderr.write(
+            f"stop-eval: {errors} of {summary['counts']['done']} samples errored (their "
+            f"messages are in {out / 'summary.json'}); --retry-errors redoes them\n"
+        )
 
 
 def current_shard() -> Any:  # noqa: ANN401 - runner.Shard
     """Rank and world size set by ``torchrun``/``accelerate launch`` (1 process otherwise)."""
+    import torch
+
     from stop_eval.runner import Shard
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -300,6 +326,8 @@ def current_shard() -> Any:  # noqa: ANN401 - runner.Shard
 
 def barrier(shard: Any) -> None:  # noqa: ANN401 - runner.Shard
     """Wait for every rank (no-op in a single process)."""
+    import torch
+
     if shard.world > 1 and torch.distributed.is_initialized():
         torch.distributed.barrier()
 

@@ -14,8 +14,12 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-DEMO_SIZE = 224  # 16 x 16 patches of 14 px
-SINK_PATCHES = (17, 46, 135, 200)  # patch indices on the 16 x 16 grid
+DEMO_SIZE = 384  # SigLIP's real input: 27 x 27 patches of 14 px, pooled to LLaVA's real grids
+QWEN_DEMO_SIZE = 224  # Qwen2.5-VL demo frames: 16 x 16 patches, 8 x 8 merged tokens
+# patch indices on the 27 x 27 grid, at rows/columns (2, 2), (4, 24), (14, 12), (22, 16): even
+# rows and columns, so that bilinear (14 x 14) and 2 x 2 average (13 x 13) pooling put each in
+# the same token cell
+SINK_PATCHES = (56, 132, 390, 610)
 SPECIALS = [
     "<unk>",
     "<pad>",
@@ -56,8 +60,15 @@ def demo_tokenizer() -> PreTrainedTokenizerFast:
     return fast
 
 
-def build_demo_llava(seed: int = 0) -> tuple[torch.nn.Module, Any]:
-    """A small LLaVA-OneVision (SigLIP 2 layers + Qwen2 4 layers) and its real processor."""
+def build_demo_llava(
+    seed: int = 0, layout: tuple[str, str] | None = None
+) -> tuple[torch.nn.Module, Any]:
+    """A small LLaVA-OneVision (SigLIP 2 layers + Qwen2 4 layers) and its real processor.
+
+    ``layout`` (pool mode, newline layout) is written into the config as
+    ``mm_spatial_pool_mode`` / ``mm_newline_position``, which the adapter reads: LLaVA-Video's
+    demo is this architecture with its own ``("average", "grid")`` layout.
+    """
     from transformers import (
         LlavaOnevisionConfig,
         LlavaOnevisionForConditionalGeneration,
@@ -94,6 +105,8 @@ def build_demo_llava(seed: int = 0) -> tuple[torch.nn.Module, Any]:
         vision_feature_select_strategy="full",
         image_grid_pinpoints=[[DEMO_SIZE, DEMO_SIZE]],
     )
+    if layout is not None:
+        cfg.mm_spatial_pool_mode, cfg.mm_newline_position = layout
     model = LlavaOnevisionForConditionalGeneration(cfg).eval()
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.eos_token_id = tok.eos_token_id
@@ -184,7 +197,7 @@ def build_demo_qwen(seed: int = 0) -> tuple[torch.nn.Module, Any]:
     model = Qwen2_5_VLForConditionalGeneration(cfg).eval()
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.eos_token_id = tok.eos_token_id
-    pixels = DEMO_SIZE * DEMO_SIZE
+    pixels = QWEN_DEMO_SIZE * QWEN_DEMO_SIZE
     processor = Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(),
         video_processor=Qwen2VLVideoProcessor(

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stop_eval.progress import copy_stream
+
 EH_RAW = "https://raw.githubusercontent.com/Stevetich/EventHallusion/refs/heads/master/questions"
 EH_DRIVE_ID = "1IPmx6Y80UrXwVPmZJh6zjCPHtlsw4p9n"
 VIDEOCOMP_URL = "https://storage.googleapis.com/video_comp"
@@ -38,7 +40,8 @@ def http_get(url: str, dest: Path) -> None:
     tmp = dest.with_suffix(dest.suffix + ".part")
     try:
         with urllib.request.urlopen(url, timeout=60) as response, tmp.open("wb") as handle:
-            shutil.copyfileobj(response, handle)
+            size = response.headers.get("Content-Length")
+            copy_stream(response, handle, int(size) if size else None, f"download {dest.name}")
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         tmp.unlink(missing_ok=True)
         raise DownloadError(
@@ -198,7 +201,11 @@ def download(name: str, data_root: Path, fetch: Fetcher | None = None) -> tuple[
 
 def main(argv: list[str] | None = None) -> None:
     """``stop-eval download --benchmark NAME --data-root DIR``."""
-    parser = argparse.ArgumentParser(prog="stop-eval download", description=__doc__)
+    from stop_eval.cli_util import HelpWithDefaults
+
+    parser = argparse.ArgumentParser(
+        prog="stop-eval download", description=__doc__, formatter_class=HelpWithDefaults
+    )
     parser.add_argument("--benchmark", required=True, choices=sorted(DOWNLOADERS))
     parser.add_argument("--data-root", type=Path, required=True)
     args = parser.parse_args(argv)

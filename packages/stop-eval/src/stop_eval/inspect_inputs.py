@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import torch
 
 from stop_eval.backbones import Backbone, available_backbones, get_backbone
+from stop_eval.cli_util import HelpWithDefaults, one_line_warnings
 
 PROG = "stop-eval inspect"
 BUDGET_KEY = "requested_tokens"
@@ -43,7 +44,7 @@ def fail(message: str) -> NoReturn:
 
 def build_parser() -> argparse.ArgumentParser:
     """Options of ``stop-eval inspect``."""
-    p = InspectParser(prog=PROG, description=__doc__)
+    p = InspectParser(prog=PROG, description=__doc__, formatter_class=HelpWithDefaults)
     p.add_argument("--backbone", required=True, help=f"one of {list(available_backbones())}")
     p.add_argument("--video", type=Path, required=True, help="a video file or frame folder")
     p.add_argument("--frames", type=int, default=32, help="frames to sample (official: 32)")
@@ -101,6 +102,8 @@ def requested_tokens(
 
 def inspect_video(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """(report, processor tensors) for the options; raises ValueError / OSError on bad input."""
+    from stop_eval.models import frame_size, num_frames, warn_budget
+
     entry = get_backbone(args.backbone)
     if args.frames < 1:
         raise ValueError(f"--frames must be >= 1, got {args.frames}")
@@ -121,12 +124,24 @@ def inspect_video(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, t
         batch = entry.decoded_inputs(processor, None, [(frames, meta)])
         indices: list[int] = list(meta.indices)
         fps = decoded_fps(frames, meta) if "video_grid_thw" in batch else None
+        fed_video: Any = frames
     else:
         video = entry.prepare(args.video, frames=args.frames, protocol=args.protocol)
         batch = entry.processor_inputs(processor, None, [video])
         indices, fps = list(video.frame_indices), video.fps
+        fed_video = video
     report: dict[str, Any] = {"frame_indices": [int(i) for i in indices]}
     report.update(entry.inspect_fields(batch, config))
+    height, width = frame_size(fed_video)
+    warn_budget(
+        args.backbone,
+        report["visual_tokens"],
+        height,
+        width,
+        num_frames(fed_video),
+        config,
+        stacklevel=2,
+    )
     if fps is not None:
         report["fps"] = float(fps)
     if args.method is not None:
@@ -160,6 +175,7 @@ def format_report(report: dict[str, Any], args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``stop-eval inspect``."""
     args = build_parser().parse_args(sys.argv[2:] if argv is None else argv)
+    one_line_warnings(PROG)
     try:
         report, tensors = inspect_video(args)
         if args.save_inputs is not None:

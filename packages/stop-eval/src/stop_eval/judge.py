@@ -21,9 +21,10 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
+if TYPE_CHECKING:  # imported on the first request: runs without a judge never load the SDK
+    import openai
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,8 @@ class Judge:
             }
 
     def _get_client(self) -> openai.OpenAI:
+        import openai
+
         with self._lock:
             if self._client is None:
                 key = os.environ.get(self.api_key_env)
@@ -251,6 +254,8 @@ class Judge:
         return base / 2 + random.uniform(0.0, base / 2)
 
     def _request(self, messages: list[dict[str, Any]], model: str) -> tuple[str, dict[str, Any]]:
+        import openai
+
         client = self._get_client()
         kwargs: dict[str, Any] = {}
         if self.temperature is not None:

@@ -59,8 +59,11 @@ def load_backbone(
         return built, processor, True
     from transformers import AutoProcessor
 
+    from stop_eval.hub import check_model_source
+
     if dtype != "auto" and not isinstance(getattr(torch, dtype, None), torch.dtype):
         raise ValueError(f"unknown dtype {dtype!r}; use auto, float16, bfloat16 or float32")
+    check_model_source(model)  # one clear line, fast, instead of retries and tracebacks
     torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
     placement = None if device_map in (None, "none") else device_map
     loaded = entry.model_cls().from_pretrained(
@@ -161,19 +164,10 @@ class VideoModel:
         fed = self.entry.visual_tokens(batch, self.model.config)
         for video, tokens in zip(videos, fed, strict=True):
             height, width = frame_size(video)
-            official = self.entry.reference_tokens(
-                height, width, num_frames(video), self.model.config
-            )
-            if tokens > BUDGET_FACTOR * official:
+            if warn_budget(
+                self.backbone, tokens, height, width, num_frames(video), self.model.config
+            ):
                 self.budget_warned = True
-                warnings.warn(
-                    f"{self.backbone}: a {num_frames(video)}-frame {height}x{width} video feeds "
-                    f"{tokens} visual tokens, {tokens / official:.1f}x the {official} of the "
-                    "official evaluation (prepare inputs with --protocol reference, or set the "
-                    "processor's pixel range)",
-                    TokenBudgetWarning,
-                    stacklevel=3,
-                )
                 return
 
     def answer(
@@ -249,6 +243,33 @@ class VideoModel:
                 Generation(text=text.strip(), tokens=tokens, timings=timings, notes=notes)
             )
         return results
+
+
+def warn_budget(
+    backbone: str,
+    fed: int,
+    height: int,
+    width: int,
+    frames: int,
+    config: Any,  # noqa: ANN401 - a transformers config
+    stacklevel: int = 4,
+) -> bool:
+    """Warn ``TokenBudgetWarning`` if ``fed`` tokens exceed ``BUDGET_FACTOR`` x the official count.
+
+    The official count is what the backbone's reference evaluation feeds for ``frames`` frames
+    of ``height x width``; returns whether it warned.
+    """
+    official = get_backbone(backbone).reference_tokens(height, width, frames, config)
+    if fed <= BUDGET_FACTOR * official:
+        return False
+    warnings.warn(
+        f"{backbone}: a {frames}-frame {height}x{width} video feeds {fed} visual tokens, "
+        f"{fed / official:.1f}x the {official} of the official evaluation (prepare inputs with "
+        "--protocol reference, or set the processor's pixel range)",
+        TokenBudgetWarning,
+        stacklevel=stacklevel,
+    )
+    return True
 
 
 def num_frames(video: Video) -> int:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from stop_eval.benchmarks.base import Benchmark, Sample
+from stop_eval.progress import progress_bar
 from stop_eval.records import RecordWriter, read_records
 
 RESUME_IGNORED = ("limit", "batch_size", "out")
@@ -94,7 +94,10 @@ def run_shard(
     retry_errors: bool = False,
     console: Console | None = None,
 ) -> int:
-    """Answer this rank's samples that have no record yet; returns how many were answered."""
+    """Answer this rank's samples that have no record yet; returns how many were answered.
+
+    Progress (count, elapsed, ETA) goes to stderr; ``console`` is kept for callers' output.
+    """
     path = records_path(out, shard)
     existing = read_records(path)
     if retry_errors and any(r.get("error") for r in existing):
@@ -104,16 +107,9 @@ def run_shard(
     done = {r["id"] for r in existing}
     todo = [s for s in samples[shard.rank :: shard.world] if s.id not in done]
     writer = RecordWriter(path)
-    console = console or Console()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
     try:
-        with Progress(*columns, console=console, transient=False) as progress:
-            task = progress.add_task(f"rank {shard.rank}", total=len(todo))
+        with progress_bar() as progress:  # stderr: stdout keeps the summary table only
+            task = progress.add_task(f"samples (rank {shard.rank})", total=len(todo))
             for start in range(0, len(todo), batch_size):
                 batch = todo[start : start + batch_size]
                 for record in answer(batch):

@@ -32,9 +32,11 @@ from stop_core import (
     sink_score,
 )
 from stop_eval.backbones import available_backbones, get_backbone
+from stop_eval.cli_util import HelpWithDefaults, fail, one_line_warnings
 from stop_eval.official_inputs import PROTOCOLS, PreparedVideo
 from stop_eval.video import VideoMeta, load_video
 
+PROG = "stop-eval visualize"
 DEFAULT_TOP_K = 4
 DEFAULT_SHOWN_FRAMES = 4
 VARIANTS = ("off", "on")
@@ -64,6 +66,12 @@ class Visualization:
     configs: dict[str, PruningConfig]
     survival: dict[str, dict[str, float]]
     notes: dict[str, Any] = field(default_factory=dict)
+    model_label: str = ""
+
+    @property
+    def label(self) -> str:
+        """What model the report shows, for titles: the demo's description or the checkpoint."""
+        return self.model_label or self.model
 
     @property
     def num_token_frames(self) -> int:
@@ -77,6 +85,7 @@ class Visualization:
             "video": self.video,
             "backbone": self.backbone,
             "model": self.model,
+            "model_label": self.label,
             "method": self.method,
             "variant": self.configs["on"].variant,
             "retention": self.retention,
@@ -129,9 +138,23 @@ def sink_survival(kept: torch.Tensor, positions: list[int]) -> dict[str, float]:
 
 
 def planted_sink_tokens(patches: tuple[int, ...], side: int, grid: tuple[int, int]) -> list[int]:
-    """Token positions of ``patches`` (on a ``side x side`` patch grid) after 2x2 pooling."""
+    """Token positions of ``patches`` (on a ``side x side`` patch grid) after 2x2 pooling.
+
+    A patch lands in the 2 x 2 cell ``(row // 2, col // 2)`` (clipped to the grid); the demo
+    plants its sinks on even rows and columns, where bilinear pooling agrees with that cell.
+    """
     h, w = grid
-    return sorted({(p // side) * h // side * w + (p % side) * w // side for p in patches})
+    return sorted({min((p // side) // 2, h - 1) * w + min((p % side) // 2, w - 1) for p in patches})
+
+
+DEMO_LABEL = "random-weight demo model"
+
+
+def model_label(model: str | None, planted_sinks: bool) -> str:
+    """What the report shows: the checkpoint's name, or the demo model (and its planted sinks)."""
+    if model is not None:
+        return f"checkpoint {model}"
+    return f"{DEMO_LABEL} \u2014 planted sinks" if planted_sinks else DEMO_LABEL
 
 
 def check_choices(backbone: str, method: str) -> None:
@@ -224,13 +247,14 @@ def analyse(
 def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]:
     """Decode, encode, prune off/on, and write the PNG, HTML and JSON into ``args.out``."""
     from stop_eval.cli import load_model
-    from stop_eval.visualize_report import write_report
 
     check_choices(args.backbone, args.method)
     if args.frames < 1:
         raise ValueError(f"--frames must be >= 1, got {args.frames}")
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
+    if not Path(args.video).exists():
+        raise FileNotFoundError(f"video not found: {args.video}")
     cfg = PruningConfig.preset(
         args.method,
         backbone=get_backbone(args.backbone).presets_backbone,
@@ -261,6 +285,7 @@ def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]
         model_name=args.model or "demo-random",
     )
     sinks = get_backbone(args.backbone).demo_sinks() if random_weights else None
+    vis.model_label = model_label(args.model, sinks is not None)
     if sinks is not None:
         planted = planted_sink_tokens(*sinks, vis.grid)
         vis.notes["planted_sinks"] = planted
@@ -268,6 +293,8 @@ def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]
     out = args.out or Path("stop-visualize") / (
         f"{Path(args.video).stem}_{args.backbone}_{args.method}_r{args.retention:g}"
     )
+    from stop_eval.visualize_report import write_report  # matplotlib: only when drawing
+
     files = write_report(vis, Path(out), shown_frames=args.show_frames)
     return vis, files
 
@@ -275,8 +302,9 @@ def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]
 def build_parser() -> argparse.ArgumentParser:
     """Options of ``stop-eval visualize``."""
     p = argparse.ArgumentParser(
-        prog="stop-eval visualize",
+        prog=PROG,
         description="Sink-score heat map and kept tokens with SToP off vs on, for one video.",
+        formatter_class=HelpWithDefaults,
     )
     p.add_argument("--video", type=Path, required=True, help="a video file or frame folder")
     p.add_argument("--backbone", required=True, choices=available_backbones())
@@ -287,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--method", default="holitom")
     p.add_argument("--retention", type=float, default=0.1)
-    p.add_argument("--frames", type=int, default=8)
+    p.add_argument(
+        "--frames", type=int, default=32, help="frames to sample (the official evaluation's 32)"
+    )
     p.add_argument(
         "--variant",
         default="reference",
@@ -318,13 +348,31 @@ def format_survival(survival: dict[str, dict[str, float]], k: int) -> str:
     )
 
 
+def format_header(vis: Visualization) -> str:
+    """Which model the report shows, its grid and frames, and the budget asked vs delivered."""
+    h, w = vis.grid
+    kept = {v: int(vis.kept[v].sum()) for v in VARIANTS}
+    lines = [
+        f"model: {vis.label}",
+        f"{vis.backbone}, {vis.method}: {len(vis.frames)} decoded frames -> "
+        f"{vis.num_token_frames} token frames of {h} x {w}",
+        f"retention {vis.retention:g}: requested {vis.requested['off']} tokens; kept "
+        f"{kept['off']} (SToP off), {kept['on']} (SToP on)",
+    ]
+    for v, text in vis.notes.get("budget", {}).items():
+        lines.append(f"budget (SToP {v}) {text}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``stop-eval visualize``."""
+    """Entry point of ``stop-eval visualize``; bad options or input exit with 2."""
     args = build_parser().parse_args(sys.argv[2:] if argv is None else argv)
+    one_line_warnings(PROG)
     try:
         vis, files = visualize(args)
     except (ValueError, OSError) as exc:
-        raise SystemExit(f"stop-eval visualize: error: {exc}") from None
+        fail(PROG, str(exc))
+    print(format_header(vis))
     print(format_survival(vis.survival, len(vis.top_sinks)))
     for kind, path in files.items():
         print(f"{kind}: {path}")

@@ -130,8 +130,10 @@ def render(vis: Visualization, shown: list[int], part: str = "all") -> Figure:
     fig = Figure(figsize=(max(fw, 8.0), sum(heights)), dpi=100)
     FigureCanvasAgg(fig)
     bottom = 0.45 / sum(heights) if part != "overview" else 0.05
+    top = 1.0 - 0.45 / sum(heights)
+    fig.suptitle(figure_title(vis), fontsize=10, y=1.0 - 0.1 / sum(heights), va="top")
     grid = fig.add_gridspec(
-        len(heights), 1, height_ratios=heights, hspace=0.25, bottom=bottom, top=0.95
+        len(heights), 1, height_ratios=heights, hspace=0.25, bottom=bottom, top=top
     )
     if part in ("overview", "all"):
         draw_overview(fig, grid[0, 0], vis)
@@ -139,6 +141,11 @@ def render(vis: Visualization, shown: list[int], part: str = "all") -> Figure:
         draw_frames(fig, grid[-1, 0], vis, shown)
         fig.text(0.5, 0.005, LEGEND, ha="center", va="bottom", fontsize=7)
     return fig
+
+
+def figure_title(vis: Visualization) -> str:
+    """The figure's title: method, backbone and which model it shows (demo or checkpoint)."""
+    return f"{vis.method} on {vis.backbone}, retention {vis.retention:g} \u2014 model: {vis.label}"
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -168,7 +175,7 @@ def html_page(vis: Visualization, images: dict[str, str]) -> str:
     settings = [
         ["video", vis.video],
         ["backbone", vis.backbone],
-        ["model", vis.model],
+        ["model", vis.label],
         ["method", vis.method],
         ["variant", summary["variant"]],
         ["retention", f"{vis.retention:g}"],
@@ -214,11 +221,13 @@ def html_page(vis: Visualization, images: dict[str, str]) -> str:
             '<html lang="en">',
             "<head>",
             '<meta charset="utf-8">',
-            f"<title>SToP sinks: {html.escape(Path(vis.video).name)} ({vis.backbone})</title>",
+            f"<title>SToP sinks: {html.escape(Path(vis.video).name)} ({vis.backbone}, "
+            f"{html.escape(vis.label)})</title>",
             f"<style>{style}</style>",
             "</head>",
             "<body>",
             f"<h1>Sink tokens and pruning: {html.escape(vis.method)} on {vis.backbone}</h1>",
+            f'<p class="model">Model: {html.escape(vis.label)}</p>',
             _table(["setting", "value"], settings, "settings"),
             f"<h2>Sink survival (top-{k} sink positions)</h2>",
             "<p>Share of the top sink positions kept in any frame, and kept per frame "

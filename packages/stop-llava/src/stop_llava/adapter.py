@@ -21,11 +21,11 @@ from stop_core import PruningConfig, VideoTokens, get_method, lay_out, prune
 from stop_core.adapter import SampleAccounting, StageTimer, StopAdapter, pad_token_id
 from stop_core.layout import LAYOUT_MODES
 from stop_core.sequence import RunReplacement, assign_videos, rebuild_sequences
+from stop_llava import BACKBONES  # defined once, in the package
 from stop_llava.capture import SiglipAttentionCapture, check_reduce_dtype
 from stop_llava.frame_head import FrameHead
 from stop_llava.pooling import POOL_MODES, pool_2d, pooled_grid
 
-BACKBONES: tuple[str, ...] = ("llava_ov", "llava_video")
 # (pool mode, newline layout) of each backbone when the model config does not say otherwise
 BACKBONE_LAYOUT: dict[str, tuple[str, str]] = {
     "llava_ov": ("bilinear", "one_token"),

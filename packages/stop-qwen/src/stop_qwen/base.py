@@ -22,10 +22,9 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 from stop_core import PrunedVideo, PruningConfig, VideoTokens, get_method, prune
 from stop_core.adapter import SampleAccounting, StageTimer, StopAdapter, pad_token_id
 from stop_core.sequence import RunReplacement, assign_videos, rebuild_sequences
+from stop_qwen import BACKBONES  # defined once, in the package
 from stop_qwen.capture import QwenVisionAttentionCapture, merge_to_tokens
 from stop_qwen.scoring import SCORERS, norm_importance, normalize_per_frame
-
-BACKBONES: tuple[str, ...] = ("qwen2_5_vl", "qwen3_vl")
 
 
 class QwenAdapterBase(StopAdapter):

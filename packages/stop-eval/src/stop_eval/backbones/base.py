@@ -235,6 +235,9 @@ class Backbone(ABC):
             return self.default_processor(), self.default_config()
         from transformers import AutoConfig, AutoVideoProcessor
 
+        from stop_eval.hub import check_model_source
+
+        check_model_source(model)
         return AutoVideoProcessor.from_pretrained(model), AutoConfig.from_pretrained(model)
 
     # -- visualize -----------------------------------------------------------------------------

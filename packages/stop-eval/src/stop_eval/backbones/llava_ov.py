@@ -32,6 +32,7 @@ BACKBONE = LlavaBackbone(
     reader=official_inputs.llava_video,
     capture_tower="siglip",
     prefill_bench=PrefillBench(sizes=tuple(PREFILL_SIZES), session=LlavaPrefillSession),
-    demo_note="The LLaVA demo tower has four planted attention sinks so that SToP has sinks "
-    "to find. ",
+    demo_note="The LLaVA-OneVision demo feeds the real model's grid (384 px frames, 27 x 27 "
+    "patches, bilinear pooling to 14 x 14, one newline after the video); its tower has four "
+    "planted attention sinks so that SToP has sinks to find. ",
 )

@@ -135,6 +135,9 @@ class QwenBackbone(Backbone):
         kwargs = merge_kwargs([qwen_processor_kwargs(v) for v in videos])
         if not resizes.pop():
             kwargs["do_resize"] = False
+            # our rule already sized (and capped) every frame: transformers' warning that it does
+            # not apply qwen-vl-utils' per-frame cap would wrongly suggest the cap is missing
+            kwargs["cap_pixels_per_frame"] = False
         clips = [v.frames for v in videos]
         if texts is None:
             flat = {**kwargs.pop("videos_kwargs", {}), **kwargs}
