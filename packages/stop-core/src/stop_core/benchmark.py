@@ -351,8 +351,8 @@ LEGEND = (
     "columns: variant reference/fixed; SToP off/on; D feature width; thr CPU threads; kept "
     "tokens returned (the method's budget rule); median/min ms wall time of one prune call "
     "over --repeats runs after a warm-up; syncs host synchronisations per call (.item(), "
-    "nonzero, boolean-mask indexing, ...: each would stall a CUDA stream; fewer is better); ops aten operators dispatched per "
-    "call (each is a kernel launch on a GPU)"
+    "nonzero, boolean-mask indexing, ...: each would stall a CUDA stream; fewer is better); "
+    "ops aten operators dispatched per call (each is a kernel launch on a GPU)"
 )
 
 
