@@ -348,3 +348,16 @@ def test_flashvid_temporal_merge_sources_follow_the_reference_loop():
     expected += [(2, c, half) for c in (2, 6, 10)] + [(3, c, half) for c in (3, 7, 11)]
     assert torch.allclose(sources.to_dense(), _dense(expected, 4, 12), atol=1e-7, rtol=0)
     assert torch.allclose(sources.apply(x.reshape(12, 4)), values, atol=1e-6, rtol=0)
+
+
+def test_self_cdist_is_torch_cdist_bit_for_bit():
+    """Our single-norm form against torch.cdist: 2-D and batched, both layouts, both paths."""
+    from stop_core.ops import self_cdist
+
+    g = torch.Generator().manual_seed(8)
+    shapes = [(7, 30), (25, 64), (26, 64), (157, 3584), (3, 178, 3584), (4, 17, 900), (1, 40, 900)]
+    for shape in [*shapes, (2, 3, 30, 17)]:
+        x = torch.randn(*shape, generator=g)
+        channel_major = x.transpose(-1, -2).contiguous().transpose(-1, -2)
+        for video in (x, channel_major):
+            assert torch.equal(self_cdist(video), torch.cdist(video, video)), shape

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from stop_core.config import PruningConfig
 
 DENSITY_NOISE = 1e-6
+CDIST_DIRECT_MAX = 25  # torch.cdist computes exact differences up to this many rows
 
 
 def requested_tokens(num_frames: int, tokens_per_frame: int, retention_ratio: float) -> int:
@@ -28,7 +29,26 @@ def l2_normalize(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 def pairwise_distance(x: torch.Tensor) -> torch.Tensor:
     """Euclidean distances ``[..., N, N]`` scaled by ``1/sqrt(width)`` (the DPC-kNN metric)."""
-    return torch.cdist(x, x) / math.sqrt(x.shape[-1])
+    return self_cdist(x) / math.sqrt(x.shape[-1])
+
+
+def self_cdist(x: torch.Tensor) -> torch.Tensor:
+    """``torch.cdist(x, x)`` bit for bit, with the squared norms computed once, not twice.
+
+    Above ``CDIST_DIRECT_MAX`` rows cdist multiplies ``[-2x, |x|^2, 1]`` by ``[x, 1, |x|^2]``,
+    batched ``[B, N, D]``, as here for token-major ``x`` (the methods' gathered rows); fewer
+    rows (exact differences) or another layout (whose norms round otherwise) call cdist itself.
+    """
+    n, d = x.shape[-2:]
+    if n <= CDIST_DIRECT_MAX or not x.is_contiguous():
+        return torch.cdist(x, x)
+    rows = x.view(-1, n, d)
+    norm = rows.pow(2).sum(-1, keepdim=True)
+    ones = torch.ones_like(norm)
+    left = torch.cat([rows.mul(-2), norm, ones], -1)
+    right = torch.cat([rows, ones, norm], -1)
+    dist = torch.bmm(left, right.mT).clamp_min_(0).sqrt_()
+    return dist.view(*x.shape[:-2], n, n)
 
 
 def density_peak_score(

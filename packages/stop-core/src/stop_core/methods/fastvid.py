@@ -16,7 +16,14 @@ import torch.nn.functional as F  # noqa: N812
 
 from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
-from stop_core.ops import DENSITY_NOISE, distance_to_denser, finish, group_sum, requested_tokens
+from stop_core.ops import (
+    DENSITY_NOISE,
+    distance_to_denser,
+    finish,
+    group_sum,
+    requested_tokens,
+    self_cdist,
+)
 from stop_core.params import MethodParams
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
@@ -165,7 +172,7 @@ def _density_peaks(
         dim = x.shape[2]
         at = torch.tensor(frames, device=x.device)[:, None]
         y = x[at, rest[frames]].float()  # [F, m, D], only those rows copied
-        dist = torch.stack([torch.cdist(yf, yf) for yf in y]) / dim**0.5
+        dist = torch.stack([self_cdist(yf) for yf in y]) / dim**0.5
     else:
         dist = _distances(x, frames, rest)
     idx = torch.tensor(frames, device=x.device)

@@ -19,6 +19,7 @@ import torch
 from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
 from stop_core.ops import (
+    CDIST_DIRECT_MAX,
     DENSITY_NOISE,
     add_rows_,
     distance_to_denser,
@@ -32,7 +33,6 @@ from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
 
 NORM_EPS = 1e-12  # floor of feature norms, as torch.nn.functional.normalize
-CDIST_DIRECT_MAX = 25  # torch.cdist computes exact differences up to this many rows
 FLUSH_ELEMENTS = 1 << 26  # cluster queued segments once they hold this many values (256 MB)
 
 
