@@ -180,8 +180,10 @@ def add_rows_(target: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -
 
 
 def gather_global(tokens: VideoTokens, global_index: torch.Tensor) -> torch.Tensor:
-    """Features of the tokens at ``frame * S + position`` (a ``[N]`` long tensor)."""
-    t, s, d = tokens.features.shape
-    return tokens.features.reshape(t * s, d).index_select(
-        0, global_index.to(tokens.features.device)
-    )
+    """Features of the tokens at ``frame * S + position`` (a ``[N]`` long tensor).
+
+    Only those rows are copied: a whole-video ``reshape`` would copy channel-major input.
+    """
+    s = tokens.features.shape[1]
+    index = global_index.to(tokens.features.device)
+    return tokens.features[index // s, index % s]
