@@ -186,12 +186,13 @@ def dpc_cluster_merge(
 def _static_mean(x: torch.Tensor, static_pos: torch.Tensor) -> torch.Tensor:
     """``x.mean(dim=0)[static_pos]`` (float32), the reference's window mean, bit for bit.
 
-    For frames of at least ``GATHERED_MEAN_MIN`` values the mean of the gathered static rows
-    rounds as the whole window's does (``test_holitom`` checks the backbone shapes in both
-    layouts) and reads only those rows; smaller frames take the reference's own op (torch's
-    reduction picks another path there, and it costs little).
+    A channel-major window (as pooled) of frames of at least ``GATHERED_MEAN_MIN`` values is
+    averaged over its gathered static rows instead: that rounds as the whole window's mean does
+    (``test_holitom`` checks the backbone shapes) and skips a slow strided reduction. A
+    token-major window, or smaller frames (where torch's reduction takes another path), take
+    the reference's own op.
     """
-    if x[0].numel() < GATHERED_MEAN_MIN:
+    if x.is_contiguous() or x[0].numel() < GATHERED_MEAN_MIN:
         return x.mean(dim=0, dtype=torch.float32)[static_pos]
     return x[:, static_pos].mean(dim=0, dtype=torch.float32)
 
