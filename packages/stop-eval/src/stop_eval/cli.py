@@ -225,11 +225,6 @@ def evaluate_benchmark(args: argparse.Namespace, cfg: PruningConfig, console: Co
     samples = benchmark.load(root, args.protocol)
     if args.limit is not None:
         samples = samples[: args.limit]
-    if int(os.environ.get("RANK", "0")) == 0:  # what `stop-eval check` says, before it starts
-        from stop_eval.check_data import check_samples, print_report
-
-        report = check_samples(benchmark, root, args.protocol, samples, limit=args.limit)
-        print_report(report, sys.stderr)
     out = args.out or Path("stop-results") / args.backbone / args.benchmark / (
         f"{cfg.method}_r{cfg.retention_ratio:g}_{'stop' if cfg.use_stop else 'base'}"
     )
@@ -269,6 +264,11 @@ def evaluate_benchmark(args: argparse.Namespace, cfg: PruningConfig, console: Co
         check_config(out, settings)
     barrier(shard)
     check_config(out, settings)
+    if shard.rank == 0:  # what `stop-eval check` says, once the options are known to be good
+        from stop_eval.check_data import check_samples, print_report
+
+        report = check_samples(benchmark, root, args.protocol, samples, limit=args.limit)
+        print_report(report, sys.stderr)
     model, processor, random_weights = load_model(args)
     vm = VideoModel(
         model,
