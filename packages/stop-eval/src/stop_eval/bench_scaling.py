@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DEFAULT_FRAMES = (32, 64, 128, 256)
+PROC_STATUS = Path("/proc/self/status")  # VmRSS, VmHWM (Linux)
 PAPER_METHODS = ("visionzip", "fastvid", "holitom", "flashvid")
 
 
@@ -44,10 +45,10 @@ class ScalingRow:
 
 def _status_kb(field: str) -> int:
     """A ``/proc/self/status`` field in kB (``VmRSS``, ``VmHWM``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+    for line in PROC_STATUS.read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise RuntimeError(f"/proc/self/status has no {field}")
+    raise RuntimeError(f"{PROC_STATUS} has no {field}")
 
 
 def measure(
@@ -89,6 +90,10 @@ def measure(
 
 def run_scaling(args: argparse.Namespace) -> list[ScalingRow]:
     """Every frames x method in a fresh process (``python -m stop_eval.bench_scaling``)."""
+    if not PROC_STATUS.is_file():
+        raise SystemExit(
+            f"stop-bench scaling reads peak memory from {PROC_STATUS} (Linux); not found here"
+        )
     rows = []
     for frames in args.frames:
         for method in args.methods:
