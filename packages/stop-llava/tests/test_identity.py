@@ -85,3 +85,16 @@ def test_two_models_are_independent(tokenizer, processor) -> None:
     assert pruned.sequences.shape[1] < ref.sequences.shape[1]
     assert torch.equal(torch.stack(unpatched.logits), torch.stack(ref.logits))
     assert get_adapter(plain) is None
+
+
+@pytest.mark.parametrize("backbone", ["llava_ov", "llava_video"])
+@pytest.mark.parametrize("newline_mode", [None, "one_token", "no_token", "frame", "grid"])
+def test_tokens_before_is_the_unpruned_sequence_length(model, processor, backbone, newline_mode):
+    """``none`` keeps every token, so its laid-out sequence is the unpruned count, any layout."""
+    inputs = make_inputs(processor, 2)
+    options = {} if newline_mode is None else {"newline_mode": newline_mode}
+    with stop_pruning(model, PruningConfig("none"), backbone, **options) as adapter:
+        _generate(model, inputs)
+    for record in adapter.accounting:
+        assert record.tokens_before == record.sequence_tokens
+        assert record.tokens_before > record.kept or newline_mode == "no_token"

@@ -121,6 +121,16 @@ class LlavaStopAdapter(StopAdapter):
             encoded = self.encode_videos(pixel_values_videos)
         return self.assemble(kwargs, encoded, mm, vision_seconds=timer.seconds["vision"])
 
+    def unpruned_tokens(self, frames: int) -> int:
+        """Visual tokens of an unpruned ``frames``-frame video in this adapter's layout.
+
+        The pooled grid plus its newlines: one per video (``one_token``), one per frame
+        (``frame``), one per row (``grid``, LLaVA-Video) or none (``no_token``).
+        """
+        h, w = pooled_grid(self.side, self.pool_mode)  # type: ignore[arg-type]
+        newlines = {"one_token": 1, "no_token": 0, "frame": frames, "grid": frames * h}
+        return frames * h * w + newlines[self.newline_mode]
+
     def assemble(
         self,
         kwargs: dict[str, Any],
@@ -150,7 +160,7 @@ class LlavaStopAdapter(StopAdapter):
                     sample=-1,
                     video=v,
                     frames=frames,
-                    tokens_before=frames * self.hf_tokens_per_frame + 1,
+                    tokens_before=self.unpruned_tokens(frames),
                     requested=out.requested,
                     kept=out.kept,
                     sequence_tokens=int(seq.shape[0]),
