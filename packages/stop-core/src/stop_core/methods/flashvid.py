@@ -608,14 +608,14 @@ def _centres(score: torch.Tensor, batch: _FrameBatch) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class _FrameBatch:
-    """The frames of a segment that are clustered, padded to ``[F, N]`` tokens, ``[F, C]``.
+    """Frames clustered together (one size class), padded to ``[F, N]`` tokens, ``[F, C]``.
 
     Built from the host lists of token and cluster counts, so no device value is read back.
     """
 
     counts: list[int]  # tokens per clustered frame
     clusters: list[int]  # clusters per clustered frame
-    frame: torch.Tensor  # [F] frame within the segment
+    frame: torch.Tensor  # [F] frame among those whose counts were given
     row_index: torch.Tensor  # [F, N] row of ``values`` (clamped on padding)
     row_valid: torch.Tensor  # [F, N]
     cluster_count: torch.Tensor  # [F]
