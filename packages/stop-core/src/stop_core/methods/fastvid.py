@@ -213,10 +213,9 @@ def _merge(
     cnt = torch.bincount(dest.flatten(), minlength=n_tgt + 1)[:n_tgt].to(pool.dtype)
     onehot = torch.zeros(pool.shape[0], n_tgt + 1, dtype=pool.dtype, device=pool.device)
     member = onehot.scatter_(1, dest, 1.0)[:, :n_tgt].T  # [A*q, P]
-    # each pool row joins one target per anchor: A deterministic group sums of the pool
-    sums = torch.cat(
-        [group_sum(pool, dest[:, a], n_tgt)[a * q : (a + 1) * q] for a in range(n_anchor)]
-    )
+    # each pool row joins one target per anchor: A deterministic group sums of the pool, each
+    # over that anchor's q targets (salient rows, at n_tgt, fall past q and are dropped)
+    sums = torch.cat([group_sum(pool, dest[:, a] - a * q, q) for a in range(n_anchor)])
     w = torch.clamp(1.0 / (cnt + 1.0), min=alpha)[:, None]
     weight = member * ((1.0 - w) / cnt.clamp(min=1.0)[:, None])
     weight[torch.arange(n_tgt, device=pool.device), tgt_row] += w[:, 0]
