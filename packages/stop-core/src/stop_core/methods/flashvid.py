@@ -665,10 +665,6 @@ class _FrameBatch:
             token_col=torch.tensor(token_col, **as_long),
         )
 
-    def groups(self, small: bool) -> list[int]:
-        """Batch rows of the frames with up to (``small``) or over ``CDIST_DIRECT_MAX`` tokens."""
-        return [i for i, k in enumerate(self.counts) if (k <= CDIST_DIRECT_MAX) == small]
-
 
 def _batch_distances(
     values: torch.Tensor,
@@ -679,34 +675,25 @@ def _batch_distances(
 ) -> torch.Tensor:
     """Scaled distances ``[F, N, N]`` between each frame's kept tokens (0 on padding).
 
-    Frames of at most ``CDIST_DIRECT_MAX`` tokens, and all frames in the reference (``gram``
-    None), use ``cdist`` as the reference does; the small and large frames are batched
-    apart so that each keeps the ``cdist`` algorithm its own size selects (exact differences
-    up to that size, the matmul expansion above it; zero padding changes neither). Larger
-    frames of the fixed variant reuse the segment Gram (``|a|^2 + |b|^2 - 2ab``) and
-    recompute only the entries of the tokens changed by temporal merging. Each group gathers
-    its rows up to its own widest frame (padding repeats a row; masked at the end).
+    A batch holds one size class (``_cluster``). Frames of at most ``CDIST_DIRECT_MAX`` tokens,
+    and all frames in the reference (``gram`` None), use ``cdist`` as the reference does, so
+    each keeps the algorithm its size selects (padding repeats a row and is masked at the end;
+    it changes no other entry). Larger frames of the fixed variant reuse the segment Gram
+    (``|a|^2 + |b|^2 - 2ab``) and recompute only the entries of the tokens changed by
+    temporal merging.
     """
-    f, n = batch.row_index.shape
-    d = values.shape[1]
-    dist = values.new_zeros(f, n, n)
-    for small in (True, False):
-        group = batch.groups(small)
-        if not group:
-            continue
-        idx = torch.tensor(group, dtype=torch.long, device=values.device)
-        width = max(batch.counts[i] for i in group)
-        rows = values[batch.row_index[idx, :width]]  # [G, width, D]
-        if gram is None or small:
-            dist[idx, :width, :width] = pairwise_distance(rows)
-            continue
-        g = gram[batch.frame[idx, None, None], pos[idx, :, None], pos[idx, None, :]]
+    rows = values[batch.row_index]  # [F, N, D]
+    if gram is None or max(batch.counts) <= CDIST_DIRECT_MAX:
+        dist = pairwise_distance(rows)
+    else:
+        g = gram[batch.frame[:, None, None], pos[:, :, None], pos[:, None, :]]
         fresh = torch.bmm(rows, rows.transpose(1, 2))  # row i . row j
-        row_moved = moved[idx, :, None]
-        col_moved = moved[idx, None, :]
-        g = torch.where(row_moved, fresh, torch.where(col_moved, fresh.transpose(1, 2), g))
+        g = torch.where(
+            moved[:, :, None], fresh, torch.where(moved[:, None, :], fresh.transpose(1, 2), g)
+        )
         sq = torch.diagonal(g, dim1=1, dim2=2)
-        dist[idx] = (sq[:, :, None] + sq[:, None, :] - 2.0 * g).clamp_min(0.0).sqrt() / math.sqrt(d)
+        d2 = (sq[:, :, None] + sq[:, None, :] - 2.0 * g).clamp_min(0.0)
+        dist = d2.sqrt() / math.sqrt(values.shape[1])
     pair = batch.row_valid[:, :, None] & batch.row_valid[:, None, :]
     return dist.masked_fill(~pair, 0.0)
 
