@@ -175,15 +175,12 @@ class _Pieces:
         Phase order is every stored block, then every clustering output (segment order);
         indexing it with the returned order gives the reference's build order.
         """
-        parts = [(self.features, self.frame, self.position, self.sources)]
-        for feats, frame, pos, comb in self.clustered:
-            parts.append(([feats], [frame], [pos], [comb]))
-        feats = torch.cat([f for part in parts for f in part[0]])
-        frame = torch.cat([f for part in parts for f in part[1]])
-        position = torch.cat([f for part in parts for f in part[2]])
-        combination = TokenCombination.concat(
-            [c for part in parts for c in part[3]], self.num_inputs
-        )
+        columns = [list(c) for c in zip(*self.clustered, strict=True)] or [[], [], [], []]
+        out_feats, out_frame, out_pos, out_comb = columns
+        feats = torch.cat(self.features + out_feats)
+        frame = torch.cat(self.frame + out_frame)
+        position = torch.cat(self.position + out_pos)
+        combination = TokenCombination.concat(self.sources + out_comb, self.num_inputs)
         stored = sum(rows for job, rows in self.layout if job < 0)
         ranges, stored_at, clustered_at = [], 0, stored
         for job, rows in self.layout:
