@@ -1,6 +1,7 @@
 """The ``stop-bench prune`` guard: ratios to the calibration kernel against a saved baseline."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -90,7 +91,6 @@ def test_a_missing_or_malformed_baseline_is_named(tmp_path) -> None:
 
 
 def test_the_committed_baseline_covers_the_paper_methods_in_both_variants() -> None:
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[3]
     table = load_baseline(root / "docs" / "benchmarks" / "prune-baseline.json")
@@ -118,3 +118,30 @@ def test_check_with_a_missing_baseline_is_one_line_and_exit_2(tmp_path, capsys) 
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "absent.json" in err[0]
+
+
+GOLDEN = Path(__file__).resolve().parents[2] / "stop-core" / "tests" / "golden"
+
+
+def test_golden_inputs_are_pooled_as_the_official_code_pooled_them() -> None:
+    """Attention and keys against the official pooling's own output (``pooled_D64.pt``)."""
+    import torch
+
+    from stop_eval.bench_golden import golden_style_tokens
+
+    tokens = golden_style_tokens(GOLDEN / "inputs_D64.pt", 96)
+    official = torch.load(GOLDEN / "pooled_D64.pt", weights_only=True)
+    assert torch.equal(tokens.attention, official["pooled_attention"])
+    assert torch.equal(tokens.keys, official["pooled_metric"])
+    assert tokens.features.shape == (32, 196, 96)
+    assert tokens.features.stride() == (196 * 96, 1, 196)  # channel-major, as pooled
+
+
+def test_prune_bench_on_the_golden_inputs(capsys) -> None:
+    argv = ["prune", "--methods", "holitom", "--hidden", "32", "--threads", "1", "--repeats", "1"]
+    main([*argv, "--golden-inputs", str(GOLDEN / "inputs_D64.pt")])
+    table = capsys.readouterr().out
+    assert table.count("holitom") == 2
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--golden-inputs", str(GOLDEN / "absent.pt")])
+    assert exc.value.code == 2

@@ -1,8 +1,8 @@
 """Latency of ``prune`` per method at model-sized shapes (``python -m stop_core.benchmark``).
 
 Inputs are random tensors shaped like a backbone's pooled video tokens (laid out channel-major,
-as LLaVA's bilinear pooling leaves them, unless ``layout="contiguous"``), or the golden inputs
-projected to the width asked; each setting is timed with ``time.perf_counter`` (CUDA:
+as LLaVA's bilinear pooling leaves them, unless ``layout="contiguous"``), or a video the caller
+builds per width (``make_tokens``); each setting is timed with ``time.perf_counter`` (CUDA:
 synchronised) after one warm-up call, median of ``repeats``. One more call is counted
 (``stop_core.probe``): aten ops and host synchronisations per call.
 """
@@ -15,13 +15,12 @@ import json
 import platform
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from stop_core.api import prune
 from stop_core.config import PruningConfig
@@ -100,38 +99,6 @@ def with_layout(features: torch.Tensor, layout: str) -> torch.Tensor:
     return features.transpose(1, 2).contiguous().transpose(1, 2)
 
 
-def golden_style_tokens(
-    path: Path, hidden: int, *, seed: int = 0, device: str = "cpu", layout: str = "pooled"
-) -> VideoTokens:
-    """The golden inputs (``inputs_D64.pt``: 32 frames of 27x27 patches) at width ``hidden``.
-
-    Features go through a fixed random projection (``D -> hidden``, scaled to keep cosines),
-    then features, attention and keys are pooled 27x27 -> 14x14 with LLaVA-OneVision's
-    bilinear interpolation, whose output is channel-major (``layout="contiguous"`` copies it).
-    """
-    inputs = torch.load(path, weights_only=True)
-    feats, attn, keys = inputs["features"], inputs["attn"], inputs["metric"].float()
-    g = torch.Generator().manual_seed(seed)
-    proj = torch.randn(feats.shape[-1], hidden, generator=g) / feats.shape[-1] ** 0.5
-    pooled = _bilinear_pool(feats @ proj)
-    return VideoTokens(
-        features=with_layout(pooled, layout).to(device),
-        attention=_bilinear_pool(attn[..., None])[..., 0].to(device),
-        keys=_bilinear_pool(keys).to(device),
-        frame_embeddings=inputs["frame_global"].to(device),
-        grid=(14, 14),
-    )
-
-
-def _bilinear_pool(x: torch.Tensor) -> torch.Tensor:
-    """``[T, side*side, C]`` patches to ``[T, 14*14, C]``: LLaVA-OV's bilinear pooling (a view)."""
-    t, n, c = x.shape
-    side = int(round(n**0.5))
-    grid = x.view(t, side, side, c).permute(0, 3, 1, 2).contiguous()
-    pooled = F.interpolate(grid, size=[(side + 1) // 2] * 2, mode="bilinear")
-    return pooled.permute(0, 2, 3, 1).reshape(t, -1, c)
-
-
 def time_prune(
     tokens: VideoTokens, cfg: PruningConfig, repeats: int = 5, warmup: int = 1
 ) -> tuple[list[float], int]:
@@ -194,27 +161,20 @@ def run_prune_benchmark(
     dtype: torch.dtype = torch.float32,
     variants: tuple[str, ...] = ("reference",),
     layout: str = "pooled",
-    golden_inputs: Path | None = None,
+    make_tokens: Callable[[int], VideoTokens] | None = None,
 ) -> list[PruneTiming]:
     """Time every method x variant x SToP on/off x width x thread count; restores the threads.
 
-    ``golden_inputs`` (an ``inputs_D64.pt``) replaces the synthetic video by the golden one
-    projected to each width (``golden_style_tokens``; 32 frames of 14x14, ``frames`` ignored).
+    ``make_tokens(hidden)`` replaces the synthetic video; it honours ``layout``, ``dtype`` and
+    ``device``, and the rows read frames and grid from what it returns.
     """
     methods = methods or [m for m in available_methods() if m != "none"]
     previous = torch.get_num_threads()
     rows: list[PruneTiming] = []
     try:
         for hidden in hiddens:
-            if golden_inputs is not None:
-                tokens = golden_style_tokens(golden_inputs, hidden, device=device, layout=layout)
-                tokens = VideoTokens(
-                    features=tokens.features.to(dtype),
-                    attention=tokens.attention,
-                    keys=tokens.keys,
-                    frame_embeddings=tokens.frame_embeddings,
-                    grid=tokens.grid,
-                )
+            if make_tokens is not None:
+                tokens = make_tokens(hidden)
             else:
                 tokens = synthetic_tokens(
                     frames, grid, hidden, dtype=dtype, device=device, layout=layout
@@ -334,12 +294,6 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
         help="features channel-major as pooling leaves them (what adapters pass) or token-major",
     )
     parser.add_argument(
-        "--golden-inputs",
-        default=None,
-        metavar="INPUTS_D64_PT",
-        help="the golden inputs file, projected to each --hidden (32 frames, 14x14)",
-    )
-    parser.add_argument(
         "--quick",
         action="store_true",
         help="a check in seconds: the smallest --hidden only, 1 thread, 2 repeats",
@@ -365,7 +319,9 @@ def apply_quick(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def run_from_args(args: argparse.Namespace) -> list[PruneTiming]:
+def run_from_args(
+    args: argparse.Namespace, make_tokens: Callable[[int], VideoTokens] | None = None
+) -> list[PruneTiming]:
     """Run the prune benchmark with parsed ``add_prune_arguments`` options."""
     if args.repeats < 1:
         raise SystemExit(f"--repeats must be >= 1, got {args.repeats}")
@@ -381,7 +337,7 @@ def run_from_args(args: argparse.Namespace) -> list[PruneTiming]:
         dtype=getattr(torch, args.dtype),
         variants=tuple(args.variants),
         layout=args.layout,
-        golden_inputs=Path(args.golden_inputs) if args.golden_inputs else None,
+        make_tokens=make_tokens,
     )
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import torch
+
+from stop_core import VideoTokens
 from stop_core.benchmark import (
     LEGEND,
     add_prune_arguments,
@@ -23,6 +26,7 @@ from stop_eval.bench_capture import (
     format_capture_table,
     run_capture_benchmark,
 )
+from stop_eval.bench_golden import golden_style_tokens
 from stop_eval.bench_gpu import add_gpu_check_arguments, run_gpu_check
 from stop_eval.bench_guard import (
     DEFAULT_BASELINE,
@@ -71,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument(
         "--save-baseline", default=None, metavar="PATH", help="write this run as a baseline"
     )
+    prune.add_argument(
+        "--golden-inputs",
+        default=None,
+        metavar="INPUTS_D64_PT",
+        help="time the golden video (inputs_D64.pt) projected to each --hidden instead",
+    )
     capture = sub.add_parser(
         "capture",
         help="attention-capture overhead vs an unhooked (and, for SigLIP, an eager) tower",
@@ -104,7 +114,18 @@ def run_prune(args: argparse.Namespace) -> None:
         raise SystemExit(str(exc)) from exc
     guarded = baseline is not None or args.save_baseline
     before = calibrate(args.threads) if guarded else {}
-    rows = run_from_args(apply_quick(args))
+    make_tokens = None
+    if args.golden_inputs:
+        path, dtype = Path(args.golden_inputs), getattr(torch, args.dtype)
+        if not path.is_file():
+            raise SystemExit(f"--golden-inputs {path}: no such file")
+
+        def make_tokens(hidden: int) -> VideoTokens:
+            return golden_style_tokens(
+                path, hidden, layout=args.layout, dtype=dtype, device=args.device
+            )
+
+    rows = run_from_args(apply_quick(args), make_tokens)
     print(format_table(rows))
     print(LEGEND)
     if args.out:
