@@ -20,3 +20,29 @@ def softmax_column_sums(logits: torch.Tensor) -> torch.Tensor:
     logits.sub_(logits.amax(dim=-1, keepdim=True)).exp_()
     inverse = logits.sum(dim=-1).reciprocal_().unsqueeze(1)  # [B, 1, R]
     return torch.bmm(inverse, logits).squeeze(1)
+
+
+def received_attention(
+    q: torch.Tensor, k: torch.Tensor, bounds: list[int], scale: float, max_chunk: int = 1024
+) -> torch.Tensor:
+    """Attention each token receives inside its chunk, mean over heads and queries: ``[N]``.
+
+    ``q``/``k`` ``[N, heads, hd]`` are a vision block's rotated queries and keys, ``bounds``
+    the cumulative chunk boundaries (``cu_seqlens``: windows or temporal slices). A chunk's
+    softmax runs ``max_chunk`` queries at a time (memory ``heads * max_chunk * chunk_len``).
+    Shared by the transformers and the vLLM captures so both reduce attention alike.
+    """
+    n, heads = q.shape[0], q.shape[1]
+    received = torch.zeros(n, dtype=torch.float32, device=q.device)
+    for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+        if e <= s:
+            continue
+        kc = k[s:e].transpose(0, 1)  # [heads, L, hd]
+        total = torch.zeros(e - s, dtype=torch.float32, device=q.device)
+        for qs in range(s, e, max_chunk):
+            qe = min(e, qs + max_chunk)
+            qc = q[qs:qe].transpose(0, 1)
+            logits = (torch.matmul(qc, kc.transpose(-1, -2)) * scale).float()
+            total += softmax_column_sums(logits.view(1, -1, e - s))[0]
+        received[s:e] = total / (heads * (e - s))
+    return received

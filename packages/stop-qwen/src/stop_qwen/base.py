@@ -21,10 +21,16 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from stop_core import PrunedVideo, PruningConfig, VideoTokens, get_method, prune
 from stop_core.adapter import SampleAccounting, StageTimer, StopAdapter, pad_token_id
+from stop_core.scoring import (
+    SCORERS,
+    merge_to_tokens,
+    norm_importance,
+    normalize_per_frame,
+    resolve_block,
+)
 from stop_core.sequence import RunReplacement, assign_videos, rebuild_sequences
 from stop_qwen import BACKBONES  # defined once, in the package
-from stop_qwen.capture import QwenVisionAttentionCapture, merge_to_tokens
-from stop_qwen.scoring import SCORERS, norm_importance, normalize_per_frame
+from stop_qwen.capture import QwenVisionAttentionCapture
 
 
 class QwenAdapterBase(StopAdapter):
@@ -317,18 +323,6 @@ def check_model(model: nn.Module, backbone: str, adapter: type[QwenAdapterBase])
             f"backbone {backbone!r} needs a {backbone} config, got "
             f"model_type={getattr(model.config, 'model_type', None)!r}"
         )
-
-
-def resolve_block(block: int | None, full_attention: list[int], depth: int) -> int:
-    """The vision block to capture: the one asked for, else the last full-attention block."""
-    if block is None:
-        block = max(full_attention) if full_attention else depth - 1
-    if isinstance(block, bool) or not isinstance(block, int):
-        raise TypeError(f"block must be an int, got {type(block).__name__}")
-    index = block if block >= 0 else depth + block
-    if not 0 <= index < depth:
-        raise ValueError(f"vision block {block} is out of range for a tower with {depth} blocks")
-    return index
 
 
 def check_grid(grid: torch.Tensor, merge: int) -> None:

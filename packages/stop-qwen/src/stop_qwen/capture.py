@@ -5,9 +5,10 @@ vision rotary embedding), recomputes q/k exactly as the block does, and reduces 
 chunk (a window, or one temporal slice for full-attention blocks) to the attention every patch
 *receives* (mean over heads, then over the chunk's queries). Tokens inside the tower are in
 window order (Qwen2.5-VL; Qwen3-VL has no windows, so that order is the identity);
-``merge_to_tokens`` maps patch scores to merged tokens in the original order. Both models'
-vision attention have the same ``qkv``/rotary layout, and their ``apply_rotary_pos_emb_vision``
-is the same formula; the hook uses the one of the module's own model.
+``stop_core.scoring.merge_to_tokens`` maps patch scores to merged tokens in the original
+order. Both models' vision attention have the same ``qkv``/rotary layout, and their
+``apply_rotary_pos_emb_vision`` is the same formula; the hook uses the one of the module's
+own model. The reduction itself is ``stop_core.attention.received_attention``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import torch
 from torch import nn
 from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl
 
-from stop_core.attention import softmax_column_sums
+from stop_core.attention import received_attention
+from stop_core.scoring import merge_to_tokens  # noqa: F401 - re-exported by stop_qwen
 
 
 class QwenVisionAttentionCapture:
@@ -58,19 +60,7 @@ class QwenVisionAttentionCapture:
         if self.keep_keys:
             self._keys.append(k.float().mean(dim=1))
         q, k = self.rotary(q, k, cos, sin)
-        received = torch.empty(n, dtype=torch.float32, device=hidden.device)
-        bounds = cu.tolist()
-        for s, e in zip(bounds[:-1], bounds[1:], strict=True):
-            if e <= s:
-                continue
-            kc = k[s:e].transpose(0, 1)  # [heads, L, hd]
-            total = torch.zeros(e - s, dtype=torch.float32, device=hidden.device)
-            for qs in range(s, e, self.max_chunk):
-                qe = min(e, qs + self.max_chunk)
-                qc = q[qs:qe].transpose(0, 1)
-                logits = (torch.matmul(qc, kc.transpose(-1, -2)) * module.scaling).float()
-                total += softmax_column_sums(logits.view(1, -1, e - s))[0]
-            received[s:e] = total / (heads * (e - s))
+        received = received_attention(q, k, cu.tolist(), module.scaling, self.max_chunk)
         self._received.append(received)
         if hidden.is_cuda:
             torch.cuda.synchronize(hidden.device)
@@ -95,15 +85,6 @@ class QwenVisionAttentionCapture:
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
-
-
-def merge_to_tokens(
-    per_patch: torch.Tensor, window_index: torch.Tensor, merge_unit: int
-) -> torch.Tensor:
-    """Per-patch values (window order) -> per merged token, mean of its patches, original order."""
-    n = per_patch.shape[0]
-    merged = per_patch.reshape(n // merge_unit, merge_unit, *per_patch.shape[1:]).mean(dim=1)
-    return merged[torch.argsort(window_index.to(merged.device))]
 
 
 def rotary_for(attn: nn.Module) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:

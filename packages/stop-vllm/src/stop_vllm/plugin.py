@@ -1,0 +1,55 @@
+"""The ``vllm.general_plugins`` entry point: register the SToP-aware model classes.
+
+vLLM calls ``register`` in every process it starts. The classes replace vLLM's own for the
+architectures below and act exactly as them unless the config carries ``stop_pruning``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODELS: dict[str, str] = {
+    "Qwen2_5_VLForConditionalGeneration": (
+        "stop_vllm.qwen2_5_vl:StopQwen2_5_VLForConditionalGeneration"
+    ),
+}
+
+
+def register() -> None:
+    """Register the model classes (lazily, by name) and the CPU runner fix."""
+    from vllm import ModelRegistry
+
+    for architecture, target in MODELS.items():
+        ModelRegistry.register_model(architecture, target)
+    _fix_cpu_runner_pruning_flag()
+
+
+def _fix_cpu_runner_pruning_flag() -> None:
+    """vLLM 0.32's CPU runner never sets ``is_multimodal_pruning_enabled`` (its GPU runner does),
+    so pruned embeddings reach the language model without re-computed M-RoPE positions.
+
+    Only for SToP-configured models on the CPU runner: after ``load_model`` the flag is set
+    the way the GPU runner sets it. Other models (vLLM's own EVS included) are left as they are.
+    """
+    try:
+        from vllm.v1.worker.cpu_model_runner import CPUModelRunner
+    except ImportError:  # a build without the CPU runner
+        return
+    original = CPUModelRunner.load_model
+    if getattr(original, "_stop_sets_pruning_flag", False):
+        return
+
+    def load_model(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        original(self, *args, **kwargs)
+        model = self.get_model()
+        mm_config = self.model_config.multimodal_config
+        if (
+            getattr(model, "stop_settings", None) is not None
+            and not getattr(self, "is_multimodal_pruning_enabled", False)
+            and mm_config is not None
+            and mm_config.is_multimodal_pruning_enabled()
+        ):
+            self.is_multimodal_pruning_enabled = True
+
+    load_model._stop_sets_pruning_flag = True  # type: ignore[attr-defined]
+    CPUModelRunner.load_model = load_model  # type: ignore[method-assign]

@@ -1,0 +1,156 @@
+"""Run one prompt with one video through vLLM (in-process) and through stop-qwen's adapter."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+QUESTION = "what happens?"
+FPS = 2.0
+
+
+@dataclass
+class Run:
+    """What one engine did with the prompt: its ids, first-token log-probs, LLM positions."""
+
+    prompt_ids: list[int]
+    logprobs: dict[int, float]
+    positions: torch.Tensor | None = None  # [3, N] M-RoPE ids the language model received
+    kept: int | None = None
+
+
+def metadata(frames: np.ndarray) -> dict[str, Any]:
+    """Video metadata as vLLM's loaders give it: every frame sampled at ``FPS``."""
+    n = len(frames)
+    return {
+        "fps": FPS,
+        "total_num_frames": n,
+        "duration": n / FPS,
+        "frames_indices": list(range(n)),
+        "video_backend": "opencv",
+    }
+
+
+def prompt_of(path: Path) -> str:
+    """The checkpoint's own chat template around one video and ``QUESTION``."""
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(path)
+    messages = [
+        {"role": "user", "content": [{"type": "video"}, {"type": "text", "text": QUESTION}]}
+    ]
+    return processor.apply_chat_template(messages, add_generation_prompt=True)
+
+
+def vllm_run(
+    path: Path,
+    frames: np.ndarray,
+    stop: dict[str, Any] | None = None,
+    rate: float | None = None,
+    top: int = 8,
+) -> Run:
+    """One greedy token through an in-process ``vllm.LLM`` (engine closed afterwards)."""
+    from vllm import LLM, SamplingParams
+    from vllm.distributed import cleanup_dist_env_and_memory
+
+    options: dict[str, Any] = {}
+    if rate is not None:
+        options["video_pruning_rate"] = rate
+    if stop is not None:
+        options["hf_overrides"] = {"stop_pruning": stop}
+    llm = LLM(
+        model=str(path),
+        dtype="float32",
+        max_model_len=4096,
+        limit_mm_per_prompt={"video": 1, "image": 0},
+        enforce_eager=True,
+        enable_prefix_caching=False,
+        seed=0,
+        **options,
+    )
+    try:
+        seen: list[torch.Tensor] = []
+
+        def record(model: torch.nn.Module) -> None:
+            def pre(_module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+                positions = kwargs.get("positions", args[1] if len(args) > 1 else None)
+                if positions is not None:
+                    seen.append(positions.detach().clone())
+
+            model.language_model.register_forward_pre_hook(pre, with_kwargs=True)
+
+        llm.apply_model(record)
+        request = {
+            "prompt": prompt_of(path),
+            "multi_modal_data": {"video": (frames, metadata(frames))},
+            "mm_processor_kwargs": {"do_sample_frames": False},
+        }
+        params = SamplingParams(max_tokens=1, logprobs=top, temperature=0.0)
+        out = llm.generate(request, params, use_tqdm=False)[0]
+        first = out.outputs[0].logprobs[0]
+        prompt_len = len(out.prompt_token_ids)
+        prefill = [p for p in seen if p.shape[-1] >= prompt_len]
+        return Run(
+            prompt_ids=list(out.prompt_token_ids),
+            logprobs={int(k): float(v.logprob) for k, v in first.items()},
+            positions=prefill[-1][..., :prompt_len].cpu() if prefill else None,
+        )
+    finally:
+        del llm
+        gc.collect()
+        cleanup_dist_env_and_memory()
+
+
+def transformers_run(
+    path: Path, frames: np.ndarray, cfg: Any = None, scorer: str = "attention"  # noqa: ANN401
+) -> tuple[Run, dict[str, torch.Tensor]]:
+    """The same request through transformers, pruned by ``stop_qwen.stop_pruning`` if ``cfg``.
+
+    Returns the run (log-probs of every token) and the processor's unpruned inputs.
+    """
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from stop_qwen import stop_pruning
+
+    processor = AutoProcessor.from_pretrained(path)
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=torch.float32).eval()
+    inputs = dict(
+        processor(
+            text=[prompt_of(path)],
+            videos=[frames],
+            return_tensors="pt",
+            videos_kwargs={"video_metadata": [metadata(frames)], "do_sample_frames": False},
+        )
+    )
+    seen: list[torch.Tensor] = []
+
+    def pre(_module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+        seen.append(kwargs["position_ids"].detach().clone())
+
+    handle = model.model.language_model.register_forward_pre_hook(pre, with_kwargs=True)
+    kept = None
+    try:
+        with torch.no_grad():
+            if cfg is None:
+                logits = model(**inputs).logits[0, -1]
+            else:
+                with stop_pruning(model, cfg, scorer=scorer) as adapter:
+                    logits = model(**inputs).logits[0, -1]
+                    kept = sum(record.kept for record in adapter.accounting)
+    finally:
+        handle.remove()
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    positions = seen[-1]
+    rows = positions[1:, 0] if positions.shape[0] == 4 else positions[:, 0]
+    run = Run(
+        prompt_ids=inputs["input_ids"][0].tolist(),
+        logprobs={i: float(v) for i, v in enumerate(logprobs.tolist())},
+        positions=rows,
+        kept=kept,
+    )
+    return run, inputs
