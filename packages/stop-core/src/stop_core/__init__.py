@@ -5,6 +5,7 @@ from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
 from stop_core.layout import LAYOUT_MODES, lay_out, layout_order
 from stop_core.params import MethodParams
+from stop_core.planning import CountPlan, count_plan, planned_tokens
 from stop_core.presets import BACKBONES, MU_DEFAULTS, stop_strengths
 from stop_core.registry import MethodSpec, available_methods, get_method, register_method
 from stop_core.sink import sink_score, sink_score_rows, stsp_importance
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "TokenCombination",
     "BACKBONES",
+    "CountPlan",
     "LAYOUT_MODES",
     "MU_DEFAULTS",
     "MethodParams",
@@ -23,9 +25,11 @@ __all__ = [
     "PruningConfig",
     "VideoTokens",
     "available_methods",
+    "count_plan",
     "get_method",
     "lay_out",
     "layout_order",
+    "planned_tokens",
     "prune",
     "register_method",
     "sink_score",

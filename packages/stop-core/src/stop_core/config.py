@@ -23,7 +23,9 @@ class PruningConfig:
     ``mu_s``/``mu_t`` are the STSP/STTP strengths (0 = SToP off), ``gamma`` the sink-score
     power. ``variant="reference"`` reproduces the official SToP code, quirks included;
     ``"fixed"`` corrects its documented bugs. ``params`` holds the method's own knobs
-    (defaults filled in from the method's parameter class).
+    (defaults filled in from the method's parameter class). ``exact_count=True`` makes
+    ``prune`` fill or trim the method's output to ``planned_tokens`` (ALGORITHMS.md §9), so the
+    count is known from the shapes alone; ``False`` leaves every method's output as it is.
     """
 
     method: str
@@ -33,6 +35,7 @@ class PruningConfig:
     gamma: float = DEFAULT_GAMMA
     variant: Variant = "reference"
     params: MethodParams | None = None
+    exact_count: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.method, str):
@@ -57,6 +60,11 @@ class PruningConfig:
                 f"params for method {self.method!r} must be {spec.params_type.__name__}, "
                 f"got {type(self.params).__name__}"
             )
+        if not isinstance(self.exact_count, bool):
+            raise TypeError(
+                f"exact_count must be a bool, got {type(self.exact_count).__name__} "
+                f"({self.exact_count!r})"
+            )
 
     @property
     def use_stop(self) -> bool:
@@ -74,11 +82,13 @@ class PruningConfig:
         variant: Variant = "reference",
         scorer: str = "attention",
         gamma: float = DEFAULT_GAMMA,
+        exact_count: bool = False,
         **params: Any,  # noqa: ANN401 - method-specific knobs
     ) -> PruningConfig:
         """The paper's setting for ``method`` on ``backbone``; ``use_stop=False`` gives μ = 0.
 
-        Extra keyword arguments override fields of the method's parameter dataclass.
+        Extra keyword arguments override fields of the method's parameter dataclass;
+        ``exact_count`` is passed on to the config.
         """
         spec = get_method(method)
         mu_s, mu_t = stop_strengths(method, backbone, scorer) if use_stop else (0.0, 0.0)
@@ -96,6 +106,7 @@ class PruningConfig:
             gamma=gamma,
             variant=variant,
             params=method_params,
+            exact_count=exact_count,
         )
 
     def replace(self, **changes: Any) -> PruningConfig:  # noqa: ANN401 - dataclass fields
@@ -115,11 +126,16 @@ class PruningConfig:
             "gamma": self.gamma,
             "variant": self.variant,
             "params": self.params.to_dict(),
+            "exact_count": self.exact_count,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PruningConfig:
-        """Inverse of ``to_dict``; unknown keys raise ``ValueError`` naming them."""
+        """Inverse of ``to_dict``; unknown keys raise ``ValueError`` naming them.
+
+        Missing keys take their defaults (dicts written before ``exact_count`` existed load
+        with ``exact_count=False``).
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from stop_core.params import MethodParams
 from stop_core.tokens import PrunedVideo, VideoTokens
 
-PruneFn = Callable[[VideoTokens, "PruningConfig", torch.Generator], PrunedVideo]  # noqa: F821
+if TYPE_CHECKING:
+    from stop_core.config import PruningConfig
+    from stop_core.planning import CountPlan
+
+PruneFn = Callable[[VideoTokens, "PruningConfig", torch.Generator], PrunedVideo]
+# (cfg, num_frames, (h, w)) -> how many tokens the method keeps for that shape
+PlanFn = Callable[["PruningConfig", int, tuple[int, int]], "CountPlan"]
+# output -> [N] bool: tokens the method places ahead of their frame's own tokens
+LeadFn = Callable[[PrunedVideo], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -19,7 +28,10 @@ class MethodSpec:
 
     ``uses_sink`` says whether SToP (``mu_s``/``mu_t``) changes what the method does and
     ``stop_terms`` which SToP modules it has (``"STSP"``, ``"STTP"``); ``summary`` is a one-line
-    description for listings and the README support table.
+    description for listings and the README support table. ``plan`` gives the number of
+    tokens the method keeps for a shape (``planning.count_plan``); ``leading_tokens`` marks
+    the outputs it places ahead of their frame's own tokens (HoliTom's static clusters), which
+    tells the exact-count fill where a copied token goes (ALGORITHMS.md §9).
     """
 
     name: str
@@ -29,6 +41,8 @@ class MethodSpec:
     uses_sink: bool = True
     stop_terms: tuple[str, ...] = ()
     summary: str = ""
+    plan: PlanFn | None = None
+    leading_tokens: LeadFn | None = None
 
 
 _REGISTRY: dict[str, MethodSpec] = {}

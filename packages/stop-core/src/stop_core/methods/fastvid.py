@@ -25,6 +25,7 @@ from stop_core.ops import (
     self_cdist,
 )
 from stop_core.params import MethodParams
+from stop_core.planning import CountPlan
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
@@ -87,6 +88,23 @@ def _budgets(s: int, ratio: float, d: float) -> tuple[int, int, int, list[str]]:
         notes.append(f"per-frame budget int(S*r) = {r_raw} clamped to {r} (range [1, S={s}])")
     n_sal = r - int(r * d)
     return r, n_sal, r - n_sal, notes
+
+
+def plan_fastvid(cfg: PruningConfig, num_frames: int, grid: tuple[int, int]) -> CountPlan:
+    """``T * R`` with ``R = int(S * r)`` (clamped to [1, S]): the nominal per-frame budget.
+
+    FastVID delivers at most that: context tokens come only from one-frame segments and
+    anchor frames, whose integer quotas lose tokens depending on the segments (content).
+    """
+    params = cfg.params
+    assert isinstance(params, FastVidParams)
+    per_frame = _budgets(grid[0] * grid[1], cfg.retention_ratio, params.stprune_d)[0]
+    return CountPlan(
+        num_frames * per_frame,
+        True,
+        f"T * R = {num_frames} * {per_frame}, R = int(S * r) per frame; the segments "
+        "(DySeg cuts) decide how many context tokens FastVID itself delivers",
+    )
 
 
 def _dyseg(emb: torch.Tensor, c: int, tau: float) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
@@ -391,6 +409,7 @@ register_method(
         stop_terms=("STSP",),
         params_type=FastVidParams,
         run=fastvid,
+        plan=plan_fastvid,
         needs=frozenset({"attention", "frame_embeddings"}),
         summary="FastVID: DySeg segments, salient tokens and density-peak context merges",
     )

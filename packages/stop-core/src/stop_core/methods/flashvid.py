@@ -28,6 +28,7 @@ from stop_core.ops import (
     pairwise_distance,
 )
 from stop_core.params import MethodParams
+from stop_core.planning import CountPlan
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
@@ -288,6 +289,25 @@ def flashvid(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator
         grid_newlines="nonempty_rows" if fixed else "none",
         budget_note=note,
         combination=combination,
+    )
+
+
+def plan_flashvid(cfg: PruningConfig, num_frames: int, grid: tuple[int, int]) -> CountPlan:
+    """``T * B`` with ``B = ceil(S * r * expansion)`` (at most S): the per-frame budget.
+
+    FlashVID's own count moves with the content: per-frame ceilings of the cluster counts,
+    temporal merges, and one-frame segments that keep all their tokens.
+    """
+    params = cfg.params
+    assert isinstance(params, FlashVidParams)
+    s = grid[0] * grid[1]
+    budget = math.ceil(s * cfg.retention_ratio * params.expansion)  # as flashvid() sizes it
+    per_frame = min(max(budget, 1), s)
+    return CountPlan(
+        num_frames * per_frame,
+        True,
+        f"T * B = {num_frames} * {per_frame}, B = ceil(S * r * expansion) per frame (at most "
+        "S); segments, temporal merges and cluster ceilings move FlashVID's own count",
     )
 
 
@@ -728,6 +748,7 @@ register_method(
         stop_terms=("STSP",),
         params_type=FlashVidParams,
         run=flashvid,
+        plan=plan_flashvid,
         needs=frozenset({"attention"}),
         summary="FlashVID: segments, attention-diversity selection, temporal merging, DPC-kNN",
     )

@@ -24,6 +24,7 @@ from stop_core.ops import (
     requested_tokens,
 )
 from stop_core.params import MethodParams
+from stop_core.planning import CountPlan
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
@@ -441,6 +442,41 @@ def holitom(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator)
     )
 
 
+def plan_holitom(cfg: PruningConfig, num_frames: int, grid: tuple[int, int]) -> CountPlan:
+    """``round(r * T * S)`` (``ops.requested_tokens``): the budget HoliTom's r' aims at.
+
+    Its own count depends on the windows and static splits (rounding, STTP), i.e. on content.
+    """
+    n = requested_tokens(num_frames, grid[0] * grid[1], cfg.retention_ratio)
+    return CountPlan(
+        n,
+        True,
+        f"round(r * T * S) = {n}; the temporal windows and static splits decide how many "
+        "tokens HoliTom itself keeps",
+    )
+
+
+def static_tokens(out: PrunedVideo) -> torch.Tensor:
+    """``[N]`` bool: the static cluster tokens, ahead of their window's dynamic tokens.
+
+    Read from the per-window counts that ``holitom`` records in ``info`` (none in an output
+    that kept every token without running HoliTom).
+    """
+    lead = torch.zeros(out.kept, dtype=torch.bool, device=out.features.device)
+    if "window_static_center_pos" not in out.info:
+        return lead
+    at = 0
+    for centres, dynamic in zip(
+        out.info["window_static_center_pos"], out.info["window_dynamic_kept_pos"], strict=True
+    ):
+        n_static = int(centres.shape[-1])
+        lead[at : at + n_static] = True
+        at += n_static + int(dynamic.numel())
+    if at != out.kept:
+        raise RuntimeError(f"holitom info describes {at} tokens but the output has {out.kept}")
+    return lead
+
+
 def _budget_note(
     cfg: PruningConfig,
     kept: int,
@@ -471,6 +507,8 @@ register_method(
         stop_terms=("STSP", "STTP"),
         params_type=HoliTomParams,
         run=holitom,
+        plan=plan_holitom,
+        leading_tokens=static_tokens,
         needs=frozenset({"attention"}),
         summary="HoliTom: window DP, static DPC-kNN clusters, dynamic attention top-k (+STSP/STTP)",
     )

@@ -7,6 +7,7 @@ import torch
 from stop_core.config import PruningConfig
 from stop_core.ops import finish, selection
 from stop_core.params import NoParams
+from stop_core.planning import CountPlan
 from stop_core.registry import MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
 
@@ -33,11 +34,18 @@ def keep_all(
     )
 
 
+def plan_keep_all(cfg: PruningConfig, num_frames: int, grid: tuple[int, int]) -> CountPlan:
+    """Every token: ``T * S``."""
+    total = num_frames * grid[0] * grid[1]
+    return CountPlan(total, False, f"every token: T * S = {total}")
+
+
 register_method(
     MethodSpec(
         name="none",
         params_type=NoParams,
         run=keep_all,
+        plan=plan_keep_all,
         uses_sink=False,
         summary="no pruning: every visual token, in the original order",
     )

@@ -7,6 +7,7 @@ import torch
 from stop_core.config import PruningConfig
 from stop_core.ops import finish, gather_global, requested_tokens, selection
 from stop_core.params import NoParams
+from stop_core.planning import plan_requested
 from stop_core.registry import MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
 
@@ -35,6 +36,7 @@ register_method(
         name="uniform",
         params_type=NoParams,
         run=uniform,
+        plan=plan_requested,
         uses_sink=False,
         summary="baseline: tokens at an even stride over the video, same budget",
     )

@@ -18,6 +18,7 @@ from stop_core.combination import TokenCombination
 from stop_core.config import PruningConfig
 from stop_core.ops import finish, l2_normalize, requested_tokens
 from stop_core.params import MethodParams
+from stop_core.planning import CountPlan
 from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
 from stop_core.tokens import PrunedVideo, VideoTokens
@@ -250,6 +251,21 @@ def visionzip(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generato
     )
 
 
+def plan_visionzip(cfg: PruningConfig, num_frames: int, grid: tuple[int, int]) -> CountPlan:
+    """``T * S_tok``: every frame keeps its budget (table entry or ``int(base * r)``, <= S)."""
+    params = cfg.params
+    assert isinstance(params, VisionZipParams)
+    s = grid[0] * grid[1]
+    base = params.budget_base_for(grid) if cfg.variant == "reference" else s  # §8.16
+    per_frame = min(params.tokens_per_frame(cfg.retention_ratio, base), s)
+    return CountPlan(
+        num_frames * per_frame,
+        False,
+        f"T * S_tok = {num_frames} * {per_frame} (tokens per frame from the table or "
+        f"int({base} * r), at most S = {s})",
+    )
+
+
 def _reference_walk(
     cand: torch.Tensor, sink_set: torch.Tensor, s: int, m: int, info: dict[str, Any]
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -414,6 +430,7 @@ register_method(
         stop_terms=("STSP",),
         params_type=VisionZipParams,
         run=visionzip,
+        plan=plan_visionzip,
         needs=frozenset({"attention", "keys"}),
         summary="VisionZip + STSP: top dominant tokens per frame, keys-merged contextual tokens",
     )
