@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from golden_support import golden_config, golden_tokens, load_golden
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sync_count import scene_tokens, syncs
@@ -364,3 +365,26 @@ def test_fit_creates_tensors_on_the_input_device(method, variant) -> None:
         assert fitted.kept == out.kept + target_delta
         assert fake.off_device == [], f"tensors created off the input device: {fake.off_device}"
         assert fake.host_copies == [], f"copies to the host: {fake.host_copies}"
+
+
+GOLDEN_FILES = [
+    f"{m}_{kind}_r{r}_D64.pt"
+    for m in ("visionzip", "fastvid", "holitom", "flashvid")
+    for kind in ("base", "stop")
+    for r in (10, 20)
+]
+
+
+@pytest.mark.parametrize("name", GOLDEN_FILES)
+def test_golden_inputs_with_exact_count(golden_dir, golden_inputs, name) -> None:
+    """The official settings with exact_count: the planned count, the method's rows in order."""
+    meta = load_golden(golden_dir, name)["meta"]
+    tokens = golden_tokens(golden_inputs)
+    cfg = golden_config(meta).replace(exact_count=True)
+    seed = int(meta.get("call_seed", 0))
+    out = _run(tokens, cfg, seed)
+    plain = _run(tokens, cfg.replace(exact_count=False), seed)
+    assert out.kept == planned_tokens(cfg, tokens.num_frames, tokens.hw)
+    _assert_kept_in_order(out, plain, tokens)
+    mapped = out.apply(tokens.features)
+    assert torch.allclose(mapped, out.features, atol=1e-4, rtol=1e-5)
