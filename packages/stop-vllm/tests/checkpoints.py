@@ -154,7 +154,7 @@ def processor(kind: Kind, tok: PreTrainedTokenizerFast) -> Any:  # noqa: ANN401
         video = dict(image)
         return Qwen2_5_VLProcessor(
             image_processor=Qwen2VLImageProcessor(**image),
-            video_processor=Qwen2VLVideoProcessor(**video),
+            video_processor=Qwen2VLVideoProcessor(**video, cap_pixels_per_frame=True),
             tokenizer=tok,
             chat_template=template,
         )
@@ -165,7 +165,7 @@ def processor(kind: Kind, tok: PreTrainedTokenizerFast) -> Any:  # noqa: ANN401
     video["size"] = {"shortest_edge": pixels, "longest_edge": pixels}
     return Qwen3VLProcessor(
         image_processor=Qwen2VLImageProcessor(**image),
-        video_processor=Qwen3VLVideoProcessor(**video),
+        video_processor=Qwen3VLVideoProcessor(**video, cap_pixels_per_frame=True),
         tokenizer=tok,
         chat_template=template,
     )

@@ -14,6 +14,37 @@ QUESTION = "what happens?"
 FPS = 2.0
 
 
+RECORDED: list[torch.Tensor] = []  # positions the in-process language model received
+EMBEDS: list[torch.Tensor] = []  # the hidden states its first layer received
+SPANS: list[torch.Tensor] = []  # per video, what the model's pruning path handed vLLM
+
+
+def install_recorder(model: torch.nn.Module) -> None:
+    """Record the M-RoPE positions of every language-model call (runs inside the engine).
+
+    The hook sits on the first decoder layer (the text model's own ``__call__`` is replaced
+    by vLLM's compile wrapper, which skips hooks); engines here run uncompiled.
+    """
+
+    def pre(_module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+        positions = kwargs.get("positions", args[0] if args else None)
+        hidden = kwargs.get("hidden_states", args[1] if len(args) > 1 else None)
+        if positions is not None:
+            RECORDED.append(positions.detach().clone())
+        if hidden is not None:
+            EMBEDS.append(hidden.detach().clone())
+
+    model.language_model.model.layers[0].register_forward_pre_hook(pre, with_kwargs=True)
+    postprocess = model._postprocess_video_embeds_evs
+
+    def spans(embeds: Any, video_input: Any) -> Any:  # noqa: ANN401
+        out = postprocess(embeds, video_input)
+        SPANS.extend(x.detach().clone() for x in out)
+        return out
+
+    model._postprocess_video_embeds_evs = spans
+
+
 @dataclass
 class Run:
     """What one engine did with the prompt: its ids, first-token log-probs, LLM positions."""
@@ -22,6 +53,9 @@ class Run:
     logprobs: dict[int, float]
     positions: torch.Tensor | None = None  # [3, N] M-RoPE ids the language model received
     kept: int | None = None
+    embeds: torch.Tensor | None = None  # [N, D] what the first text layer received
+    spans: list[torch.Tensor] | None = None  # vLLM: per video, the pruning path's output
+    deepstack: list[torch.Tensor] | None = None  # transformers: per level, [kept, D]
 
 
 def metadata(frames: np.ndarray) -> dict[str, Any]:
@@ -69,22 +103,15 @@ def vllm_run(
         max_model_len=4096,
         limit_mm_per_prompt={"video": 1, "image": 0},
         enforce_eager=True,
+        compilation_config={"mode": 0},
         enable_prefix_caching=False,
         seed=0,
         **options,
     )
     try:
-        seen: list[torch.Tensor] = []
-
-        def record(model: torch.nn.Module) -> None:
-            def pre(_module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
-                positions = kwargs.get("positions", args[1] if len(args) > 1 else None)
-                if positions is not None:
-                    seen.append(positions.detach().clone())
-
-            model.language_model.register_forward_pre_hook(pre, with_kwargs=True)
-
-        llm.apply_model(record)
+        for store in (RECORDED, EMBEDS, SPANS):
+            store.clear()
+        llm.apply_model(install_recorder)
         request = {
             "prompt": prompt_of(path),
             "multi_modal_data": {"video": (frames, metadata(frames))},
@@ -94,11 +121,14 @@ def vllm_run(
         out = llm.generate(request, params, use_tqdm=False)[0]
         first = out.outputs[0].logprobs[0]
         prompt_len = len(out.prompt_token_ids)
-        prefill = [p for p in seen if p.shape[-1] >= prompt_len]
+        prefill = [i for i, p in enumerate(RECORDED) if p.shape[-1] >= prompt_len]
+        last = prefill[-1] if prefill else None
         return Run(
             prompt_ids=list(out.prompt_token_ids),
             logprobs={int(k): float(v.logprob) for k, v in first.items()},
-            positions=prefill[-1][..., :prompt_len].cpu() if prefill else None,
+            positions=None if last is None else RECORDED[last][..., :prompt_len].cpu(),
+            embeds=None if last is None else EMBEDS[last][:prompt_len].cpu(),
+            spans=[x.cpu() for x in SPANS],
         )
     finally:
         del llm
@@ -127,10 +157,17 @@ def transformers_run(
             videos_kwargs={"video_metadata": [metadata(frames)], "do_sample_frames": False},
         )
     )
-    seen: list[torch.Tensor] = []
+    seen: list[dict[str, Any]] = []
 
     def pre(_module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
-        seen.append(kwargs["position_ids"].detach().clone())
+        deepstack = kwargs.get("deepstack_visual_embeds")
+        seen.append(
+            {
+                "positions": kwargs["position_ids"].detach().clone(),
+                "embeds": kwargs["inputs_embeds"].detach().clone(),
+                "deepstack": None if deepstack is None else [d.detach().clone() for d in deepstack],
+            }
+        )
 
     handle = model.model.language_model.register_forward_pre_hook(pre, with_kwargs=True)
     kept = None
@@ -145,12 +182,14 @@ def transformers_run(
     finally:
         handle.remove()
     logprobs = torch.log_softmax(logits.float(), dim=-1)
-    positions = seen[-1]
+    positions = seen[-1]["positions"]
     rows = positions[1:, 0] if positions.shape[0] == 4 else positions[:, 0]
     run = Run(
         prompt_ids=inputs["input_ids"][0].tolist(),
         logprobs={i: float(v) for i, v in enumerate(logprobs.tolist())},
         positions=rows,
         kept=kept,
+        embeds=seen[-1]["embeds"][0],
+        deepstack=seen[-1]["deepstack"],
     )
     return run, inputs

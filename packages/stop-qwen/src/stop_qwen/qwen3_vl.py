@@ -27,6 +27,7 @@ import torch
 
 from stop_core import PrunedVideo, VideoTokens
 from stop_core.sequence import RunReplacement
+from stop_core.side import prune_side_tensor
 from stop_qwen.base import QwenAdapterBase
 
 __all__ = ["Qwen3VLStopAdapter", "prune_side_tensor"]
@@ -87,23 +88,3 @@ class Qwen3VLStopAdapter(QwenAdapterBase):
             pooler_output=tuple(features),
             deepstack_features=[tuple(video[level] for video in side) for level in range(levels)],
         )
-
-
-def prune_side_tensor(out: PrunedVideo, side: torch.Tensor) -> torch.Tensor:
-    """``side`` ``[T, S, D']`` -> ``[N, D']`` exactly as ``out``'s features were formed.
-
-    A pure selection (one source of weight 1 per token) is an exact gather; anything else
-    goes through ``PrunedVideo.apply``.
-    """
-    comb = out.combination
-    if comb is None:
-        raise NotImplementedError(
-            f"method {out.method!r} does not record how its tokens were formed "
-            "(PrunedVideo.combination), which Qwen3-VL's deepstack features need"
-        )
-    # entries are coalesced and sorted by row: one per row means row == arange(N)
-    one_each = comb.row.numel() == out.kept and torch.equal(comb.row.cpu(), torch.arange(out.kept))
-    if one_each and bool((comb.weight == 1).all()):
-        flat = side.reshape(-1, side.shape[-1])
-        return flat.index_select(0, comb.col.to(flat.device))
-    return out.apply(side)

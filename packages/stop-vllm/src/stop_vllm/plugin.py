@@ -12,6 +12,7 @@ MODELS: dict[str, str] = {
     "Qwen2_5_VLForConditionalGeneration": (
         "stop_vllm.qwen2_5_vl:StopQwen2_5_VLForConditionalGeneration"
     ),
+    "Qwen3VLForConditionalGeneration": "stop_vllm.qwen3_vl:StopQwen3VLForConditionalGeneration",
 }
 
 

@@ -27,6 +27,7 @@ from stop_core.scoring import merge_to_tokens, resolve_block
 from stop_vllm.capture import VisionAttentionCapture
 from stop_vllm.pruning import grid_positions, needs, needs_capture, prune_video, video_tokens
 from stop_vllm.settings import StopSettings, read_settings
+from stop_vllm.video_runs import planned_run
 
 BACKBONE = "qwen2_5_vl"
 
@@ -36,14 +37,6 @@ def settings_for(info: Any) -> StopSettings | None:  # noqa: ANN401 - vLLM proce
     return read_settings(
         info.get_hf_config(), info.ctx.get_mm_config().video_pruning_rate, BACKBONE
     )
-
-
-def planned_run(settings: StopSettings, grid_thw: torch.Tensor, merge: int) -> int:
-    """Placeholders of one video: the exact count ``prune`` keeps for its merged grid."""
-    from stop_core import planned_tokens
-
-    t, h, w = (int(x) for x in grid_thw)
-    return planned_tokens(settings.cfg, t, (h // merge, w // merge))
 
 
 class StopQwen2_5_VLProcessor(Qwen2_5_VLMultiModalProcessor):

@@ -1,0 +1,241 @@
+"""SToP in vLLM's Qwen3-VL: deepstack rows pruned alike, every temporal group's text kept.
+
+vLLM's own pruning path for this model lays a pruned video out as one placeholder run (in the
+first temporal group) and, after encoding, hands the language model embeddings for the whole
+video span -- timestamps, vision start/end tokens and kept tokens -- with their M-RoPE ids.
+The plugin uses that path with ``planned_tokens`` placeholders and SToP's kept tokens laid out
+as stop-qwen lays them out: group ``g``'s text, then the kept tokens of group ``g`` (frames in
+time order, within a frame the order ``prune`` returns), each at its unpruned T/H/W ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from vllm.model_executor.models.qwen3_vl import (
+    Qwen3VLDummyInputsBuilder,
+    Qwen3VLForConditionalGeneration,
+    Qwen3VLMultiModalProcessor,
+    Qwen3VLProcessingInfo,
+)
+from vllm.multimodal import MULTIMODAL_REGISTRY
+from vllm.multimodal.processing import PromptReplacement, PromptUpdate
+
+from stop_core.scoring import resolve_block
+from stop_core.side import prune_side_tensor
+from stop_vllm.capture import VisionAttentionCapture
+from stop_vllm.pruning import needs, needs_capture, prune_video, video_tokens
+from stop_vllm.settings import StopSettings, read_settings
+from stop_vllm.video_runs import planned_run, resize_runs
+
+BACKBONE = "qwen3_vl"
+
+
+def settings_for(info: Any) -> StopSettings | None:  # noqa: ANN401 - vLLM processing info
+    """The ``stop_pruning`` settings of the model a processor serves, if any."""
+    return read_settings(
+        info.get_hf_config(), info.ctx.get_mm_config().video_pruning_rate, BACKBONE
+    )
+
+
+class StopQwen3VLProcessor(Qwen3VLMultiModalProcessor):
+    """vLLM's Qwen3-VL processor; with SToP, a video's run holds ``planned_tokens`` slots."""
+
+    def _call_hf_processor(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        """vLLM's expansion, with each video's (single) placeholder run resized to the plan."""
+        processed = super()._call_hf_processor(*args, **kwargs)
+        settings = settings_for(self.info)
+        grids = processed.get("video_grid_thw") if settings is not None else None
+        if grids is None or "input_ids" not in processed:
+            return processed
+        config = self.info.get_hf_config()
+        merge = config.vision_config.spatial_merge_size
+        counts = [planned_run(settings, grid, merge) for grid in grids]
+        ids = processed["input_ids"]
+        rows = ids.tolist() if isinstance(ids, torch.Tensor) else ids
+        resized = [resize_runs(row, config.video_token_id, counts) for row in rows]
+        processed["input_ids"] = torch.tensor(resized) if isinstance(ids, torch.Tensor) else resized
+        return processed
+
+    def _get_prompt_updates(
+        self,
+        mm_items: Any,  # noqa: ANN401
+        hf_processor_mm_kwargs: Mapping[str, Any],
+        out_mm_kwargs: Any,  # noqa: ANN401
+    ) -> Sequence[PromptUpdate]:
+        """vLLM's updates; with SToP the video replacement uses the planned count."""
+        updates = super()._get_prompt_updates(mm_items, hf_processor_mm_kwargs, out_mm_kwargs)
+        settings = settings_for(self.info)
+        if settings is None:
+            return updates
+        config = self.info.get_hf_config()
+        tokenizer = self.info.get_tokenizer()
+        merge = config.vision_config.spatial_merge_size
+
+        def video_run(item_idx: int) -> Any:  # noqa: ANN401 - vLLM's PromptUpdateDetails
+            item = out_mm_kwargs["video"][item_idx]
+            grid = item["video_grid_thw"].data
+            frames = int(grid[0])
+            return Qwen3VLMultiModalProcessor.get_video_repl(
+                tokens_per_frame=[planned_run(settings, grid, merge)] + [0] * (frames - 1),
+                timestamps=item["timestamps"].data,
+                tokenizer=tokenizer,
+                vision_start_token_id=config.vision_start_token_id,
+                vision_end_token_id=config.vision_end_token_id,
+                video_token_id=config.video_token_id,
+                select_token_id=False,
+            )
+
+        return [
+            PromptReplacement(modality="video", target=update.target, replacement=video_run)
+            if update.modality == "video"
+            else update
+            for update in updates
+        ]
+
+
+@MULTIMODAL_REGISTRY.register_processor(
+    StopQwen3VLProcessor,
+    info=Qwen3VLProcessingInfo,
+    dummy_inputs=Qwen3VLDummyInputsBuilder,
+)
+class StopQwen3VLForConditionalGeneration(Qwen3VLForConditionalGeneration):
+    """vLLM's Qwen3-VL; with ``stop_pruning`` its video embeddings are pruned by SToP."""
+
+    def __init__(self, *, vllm_config: Any, prefix: str = "") -> None:  # noqa: ANN401
+        super().__init__(vllm_config=vllm_config, prefix=prefix)
+        rate = vllm_config.model_config.get_multimodal_config().video_pruning_rate
+        self.stop_settings = read_settings(self.config, rate, BACKBONE)
+        self._stop_captured: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
+        if self.stop_settings is not None:
+            depth = self.config.vision_config.depth
+            self.stop_block = resolve_block(self.stop_settings.block, list(range(depth)), depth)
+            if needs_capture(self.stop_settings) and self.use_data_parallel:
+                raise NotImplementedError(
+                    "stop_pruning with the attention scorer reads one vision block, which the "
+                    "data-parallel encoder shards over ranks; use scorer='norm'"
+                )
+
+    def _process_video_input(self, video_input: Any) -> tuple[torch.Tensor, ...]:  # noqa: ANN401
+        """The tower's per-video embeddings; with SToP, the capture block's attention too."""
+        settings = self.stop_settings
+        if settings is None or not needs_capture(settings):
+            return super()._process_video_input(video_input)
+        if video_input["type"] == "video_embeds":
+            raise ValueError(
+                "stop_pruning with the attention scorer needs pixels (the vision attention); "
+                "precomputed video_embeds carry none: use scorer='norm'"
+            )
+        capture = VisionAttentionCapture(
+            self.visual.blocks[self.stop_block].attn, keep_keys="keys" in needs(settings)
+        )
+        try:
+            embeds = super()._process_video_input(video_input)
+        finally:
+            capture.remove()
+        unit = self.visual.spatial_merge_size**2
+        # merged tokens stay in raster order inside this tower: average each 2x2 unit
+        received = capture.received[-1].reshape(-1, unit).mean(dim=1)
+        keys = None
+        if capture.keys:
+            keys = capture.keys[-1].reshape(-1, unit, capture.keys[-1].shape[-1]).mean(dim=1)
+        self._stop_captured = (received, keys)
+        return embeds
+
+    def _postprocess_video_embeds_evs(
+        self,
+        video_embeds_split: tuple[torch.Tensor, ...],
+        video_input: Any,  # noqa: ANN401
+    ) -> tuple[torch.Tensor, ...]:
+        """SToP instead of EVS/VidCom2: the video span laid out as stop-qwen lays it out."""
+        settings = self.stop_settings
+        if settings is None:
+            return super()._postprocess_video_embeds_evs(video_embeds_split, video_input)
+        received, keys = self._stop_captured
+        self._stop_captured = (None, None)
+        merge = self.visual.spatial_merge_size
+        out: list[torch.Tensor] = []
+        offset = 0
+        for v, (emb, (t, h, w)) in enumerate(
+            zip(video_embeds_split, video_input["video_grid_thw"].tolist(), strict=True)
+        ):
+            grid = (t, h // merge, w // merge)
+            n = emb.shape[0]
+            main, side = emb[:, : self.visual_dim], emb[:, self.visual_dim :]
+            tokens = video_tokens(
+                main,
+                grid,
+                settings,
+                attention=None if received is None else received[offset : offset + n],
+                keys=None if keys is None else keys[offset : offset + n],
+            )
+            offset += n
+            pruned = prune_video(tokens, settings)
+            order = torch.sort(pruned.frame_index, stable=True).indices
+            kept = pruned.features[order]
+            if side.shape[-1]:
+                kept_side = prune_side_tensor(pruned, side.reshape(t, grid[1] * grid[2], -1))
+                kept = torch.cat([kept, kept_side[order]], dim=-1)
+            per_frame = torch.bincount(pruned.frame_index.cpu(), minlength=t).tolist()
+            out.append(
+                self._create_final_video_embeddings(
+                    video_embeddings=kept,
+                    num_tokens_per_frame=per_frame,
+                    timestamps=video_input.timestamps[v],
+                    video_grid_thw=[t, h, w],
+                    retention_mask=pruned.global_index[order],
+                )
+            )
+        return tuple(out)
+
+    def recompute_mrope_positions(
+        self,
+        input_ids: list[int] | torch.Tensor,
+        multimodal_embeddings: Sequence[torch.Tensor],
+        mrope_positions: torch.Tensor,
+        num_computed_tokens: int,
+    ) -> tuple[Sequence[torch.Tensor], torch.Tensor, int]:
+        """vLLM's re-computation, told where each pruned video span starts.
+
+        vLLM 0.32 anchors a span at the first ``<|vision_start|>`` it finds, but with
+        transformers >= 5.10 the chat template's own ``<|vision_start|>`` precedes the span (the
+        processor expands only ``<|video_pad|>``), so the anchor lands before the timestamps
+        and the positions fall outside the prompt. That outer token is hidden from the search
+        (it stays text for the position count); only with SToP, vLLM's own paths unchanged.
+        """
+        if self.stop_settings is None:
+            return super().recompute_mrope_positions(
+                input_ids, multimodal_embeddings, mrope_positions, num_computed_tokens
+            )
+        device = (
+            multimodal_embeddings[0].device if len(multimodal_embeddings) else mrope_positions.device
+        )
+        ids = torch.as_tensor(input_ids, dtype=torch.long, device=device)
+        config = self.config
+        ids = hide_outer_vision_starts(
+            ids,
+            vision_start=config.vision_start_token_id,
+            inner_next=(config.video_token_id, config.vision_end_token_id, config.image_token_id),
+        )
+        return super().recompute_mrope_positions(
+            ids, multimodal_embeddings, mrope_positions, num_computed_tokens
+        )
+
+
+def hide_outer_vision_starts(
+    ids: torch.Tensor, vision_start: int, inner_next: tuple[int, ...]
+) -> torch.Tensor:
+    """A copy of ``ids`` where each ``vision_start`` not followed by a vision token is -1.
+
+    Inside a video span every ``<|vision_start|>`` is followed by video tokens or directly by
+    ``<|vision_end|>`` (an image's by image tokens); the template's outer one by timestamp text.
+    """
+    out = ids.clone()
+    if ids.numel() < 2:
+        return out
+    follows = torch.isin(ids[1:], torch.tensor(inner_next, device=ids.device))
+    outer = (ids[:-1] == vision_start) & ~follows
+    out[:-1][outer] = -1
+    return out
