@@ -1,4 +1,7 @@
-"""The real ``vllm serve`` (multiprocess engine) with the plugin, driven by the ``openai`` client.
+"""vLLM's real ``serve`` command (multiprocess engine) with the plugin, driven by ``openai``.
+
+``python -m stop_vllm serve`` is vLLM's own CLI; it only resolves the CPU build's
+distribution name, without which ``vllm serve`` stops at start-up on that build.
 
 Eight concurrent chat completions with different .mp4 videos are all answered with the pruned
 prompt length; a corrupt video gets an error response and the server keeps serving.
@@ -57,7 +60,7 @@ def server(qwen2_5_vl_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
     log = tmp_path_factory.mktemp("serve") / "server.log"
     env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "1", "HF_HUB_OFFLINE": "1"}
     command = [
-        sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", str(qwen2_5_vl_checkpoint),
+        sys.executable, "-m", "stop_vllm", "serve", str(qwen2_5_vl_checkpoint),
         "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
         "--max-model-len", "4096", "--enforce-eager", "--max-num-seqs", "8",
         "--limit-mm-per-prompt", json.dumps({"video": 1, "image": 0}),

@@ -17,9 +17,12 @@ MODELS: dict[str, str] = {
 
 
 def register() -> None:
-    """Register the model classes (lazily, by name) and the CPU runner fix."""
+    """Register the model classes (lazily, by name) and the CPU build's fixes."""
     from vllm import ModelRegistry
 
+    from stop_vllm.distribution import alias_cpu_build
+
+    alias_cpu_build()
     for architecture, target in MODELS.items():
         ModelRegistry.register_model(architecture, target)
     _fix_cpu_runner_pruning_flag()
