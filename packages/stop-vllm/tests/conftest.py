@@ -11,7 +11,9 @@ import pytest
 # the model receives; the `vllm serve` test starts the real multiprocess server instead.
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB per engine; the default reserves far more
+os.environ.setdefault(
+    "VLLM_CPU_KVCACHE_SPACE", "1"
+)  # GiB per engine; the default reserves far more
 
 import checkpoints  # noqa: E402
 

@@ -137,7 +137,10 @@ def vllm_run(
 
 
 def transformers_run(
-    path: Path, frames: np.ndarray, cfg: Any = None, scorer: str = "attention"  # noqa: ANN401
+    path: Path,
+    frames: np.ndarray,
+    cfg: Any = None,
+    scorer: str = "attention",  # noqa: ANN401
 ) -> tuple[Run, dict[str, torch.Tensor]]:
     """The same request through transformers, pruned by ``stop_qwen.stop_pruning`` if ``cfg``.
 

@@ -76,13 +76,17 @@ def server(qwen2_5_vl_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
     try:
         while True:
             if process.poll() is not None:
-                pytest.fail(f"vllm serve exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+                pytest.fail(
+                    f"vllm serve exited with {process.returncode}:\n{log.read_text()[-4000:]}"
+                )
             try:
                 client.models.list()
                 break
             except openai.APIConnectionError:
                 if time.monotonic() > deadline:
-                    pytest.fail(f"vllm serve did not start in {START_TIMEOUT} s:\n{log.read_text()[-4000:]}")
+                    pytest.fail(
+                        f"vllm serve did not start in {START_TIMEOUT} s:\n{log.read_text()[-4000:]}"
+                    )
                 time.sleep(2)
         yield client
     finally:

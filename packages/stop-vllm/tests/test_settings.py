@@ -19,9 +19,10 @@ def test_preset_keys_and_retention_from_the_rate() -> None:
 
 def test_norm_scorer_takes_its_own_strengths_and_explicit_mu_wins() -> None:
     norm = parse_settings({"method": "visionzip", "scorer": "norm"}, 0.5, "qwen2_5_vl")
-    assert norm.cfg.mu_s == PruningConfig.preset(
-        "visionzip", backbone="qwen2_5_vl", scorer="norm"
-    ).mu_s
+    assert (
+        norm.cfg.mu_s
+        == PruningConfig.preset("visionzip", backbone="qwen2_5_vl", scorer="norm").mu_s
+    )
     explicit = parse_settings({"method": "fastvid", "mu_s": 0.5, "block": 2}, 0.5, "qwen3_vl")
     assert explicit.cfg.mu_s == 0.5 and explicit.block == 2
 

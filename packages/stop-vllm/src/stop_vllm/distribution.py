@@ -27,10 +27,11 @@ class _VllmAlias(metadata.DistributionFinder):
         return None
 
     def find_distributions(
-        self, context: metadata.DistributionFinder.Context = metadata.DistributionFinder.Context()
+        self, context: metadata.DistributionFinder.Context | None = None
     ) -> Iterable[metadata.Distribution]:
         """The CPU build's distribution when asked for ``vllm`` by name."""
-        if context.name is None or context.name.replace("_", "-").lower() != "vllm":
+        name = None if context is None else context.name
+        if name is None or name.replace("_", "-").lower() != "vllm":
             return []
         for alias in ALIASES:
             try:

@@ -29,11 +29,11 @@ def register() -> None:
 
 
 def _fix_cpu_runner_pruning_flag() -> None:
-    """vLLM 0.32's CPU runner never sets ``is_multimodal_pruning_enabled`` (its GPU runner does),
-    so pruned embeddings reach the language model without re-computed M-RoPE positions.
+    """Set the CPU runner's ``is_multimodal_pruning_enabled`` as the GPU runner does.
 
-    Only for SToP-configured models on the CPU runner: after ``load_model`` the flag is set
-    the way the GPU runner sets it. Other models (vLLM's own EVS included) are left as they are.
+    vLLM 0.32's CPU runner never sets it, so pruned embeddings would reach the language model
+    without re-computed M-RoPE positions. Only for SToP-configured models on the CPU runner,
+    after ``load_model``; other models (vLLM's own EVS included) are left as they are.
     """
     try:
         from vllm.v1.worker.cpu_model_runner import CPUModelRunner

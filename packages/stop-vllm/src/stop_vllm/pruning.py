@@ -70,7 +70,9 @@ class GridPositions:
     extent: int  # how far text after the video moves on: max(h, w), as transformers counts
 
 
-def grid_positions(grid: tuple[int, int, int], time_interval: torch.Tensor | float) -> GridPositions:
+def grid_positions(
+    grid: tuple[int, int, int], time_interval: torch.Tensor | float
+) -> GridPositions:
     """T ids ``floor(frame * time_interval)``, H/W ids the row/column (transformers' rule)."""
     t, h, w = grid
     temporal = (torch.arange(t) * time_interval).long()

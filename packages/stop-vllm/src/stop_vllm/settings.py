@@ -29,7 +29,9 @@ class StopSettings:
     block: int | None = None
 
 
-def read_settings(hf_config: Any, video_pruning_rate: float | None, backbone: str) -> StopSettings | None:  # noqa: ANN401 - any transformers config
+def read_settings(
+    hf_config: Any, video_pruning_rate: float | None, backbone: str
+) -> StopSettings | None:  # noqa: ANN401 - any transformers config
     """The ``stop_pruning`` settings of ``hf_config``, or ``None`` when SToP was not asked for."""
     raw = getattr(hf_config, KEY, None)
     if raw is None:
@@ -67,7 +69,11 @@ def parse_settings(raw: Any, video_pruning_rate: float | None, backbone: str) ->
 def _retention(asked: Any, video_pruning_rate: float | None) -> float:  # noqa: ANN401
     """``1 - video_pruning_rate``; a ``retention_ratio`` entry must agree with it."""
     if video_pruning_rate is None or not 0.0 < float(video_pruning_rate) < 1.0:
-        hint = f" (retention_ratio {asked} means --video-pruning-rate {1 - asked:g})" if isinstance(asked, (int, float)) else ""
+        hint = (
+            f" (retention_ratio {asked} means --video-pruning-rate {1 - asked:g})"
+            if isinstance(asked, (int, float))
+            else ""
+        )
         raise ValueError(
             f"{KEY} needs --video-pruning-rate in (0, 1) (the share of video tokens to drop), "
             f"got {video_pruning_rate!r}{hint}"
