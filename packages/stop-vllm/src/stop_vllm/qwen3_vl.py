@@ -44,7 +44,7 @@ class StopQwen3VLProcessor(Qwen3VLMultiModalProcessor):
     """vLLM's Qwen3-VL processor; with SToP, a video's run holds ``planned_tokens`` slots."""
 
     def _call_hf_processor(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-        """VLLM's expansion, with each video's (single) placeholder run resized to the plan."""
+        """The parent's expansion, each video's (single) placeholder run resized to the plan."""
         processed = super()._call_hf_processor(*args, **kwargs)
         settings = settings_for(self.info)
         grids = processed.get("video_grid_thw") if settings is not None else None
@@ -65,7 +65,7 @@ class StopQwen3VLProcessor(Qwen3VLMultiModalProcessor):
         hf_processor_mm_kwargs: Mapping[str, Any],
         out_mm_kwargs: Any,  # noqa: ANN401
     ) -> Sequence[PromptUpdate]:
-        """VLLM's updates; with SToP the video replacement uses the planned count."""
+        """The parent's updates; with SToP the video replacement uses the planned count."""
         updates = super()._get_prompt_updates(mm_items, hf_processor_mm_kwargs, out_mm_kwargs)
         settings = settings_for(self.info)
         if settings is None:
@@ -197,7 +197,7 @@ class StopQwen3VLForConditionalGeneration(Qwen3VLForConditionalGeneration):
         mrope_positions: torch.Tensor,
         num_computed_tokens: int,
     ) -> tuple[Sequence[torch.Tensor], torch.Tensor, int]:
-        """VLLM's re-computation, told where each pruned video span starts.
+        """The parent's re-computation, told where each pruned video span starts.
 
         vLLM 0.32 anchors a span at the first ``<|vision_start|>`` it finds, but with
         transformers >= 5.10 the chat template's own ``<|vision_start|>`` precedes the span (the
