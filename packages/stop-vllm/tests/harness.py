@@ -87,12 +87,29 @@ def vllm_run(
     stop: dict[str, Any] | None = None,
     rate: float | None = None,
     top: int = 8,
+    **engine: Any,  # noqa: ANN401 - more engine arguments (e.g. max_num_batched_tokens)
 ) -> Run:
-    """One greedy token through an in-process ``vllm.LLM`` (engine closed afterwards)."""
+    """One greedy token through an in-process ``vllm.LLM`` (engine closed afterwards).
+
+    The positions and embeddings are those of every forward pass of the prefill in order, so
+    a prompt split into several chunks is put back together.
+    """
+    return vllm_runs(path, [frames], stop, rate, top, **engine)[0]
+
+
+def vllm_runs(
+    path: Path,
+    videos: list[np.ndarray],
+    stop: dict[str, Any] | None = None,
+    rate: float | None = None,
+    top: int = 8,
+    **engine: Any,  # noqa: ANN401
+) -> list[Run]:
+    """One request per video, submitted together; positions/embeds only for a single one."""
     from vllm import LLM, SamplingParams
     from vllm.distributed import cleanup_dist_env_and_memory
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = dict(engine)
     if rate is not None:
         options["video_pruning_rate"] = rate
     if stop is not None:
@@ -112,24 +129,32 @@ def vllm_run(
         for store in (RECORDED, EMBEDS, SPANS):
             store.clear()
         llm.apply_model(install_recorder)
-        request = {
-            "prompt": prompt_of(path),
-            "multi_modal_data": {"video": (frames, metadata(frames))},
-            "mm_processor_kwargs": {"do_sample_frames": False},
-        }
+        prompt = prompt_of(path)
+        requests = [
+            {
+                "prompt": prompt,
+                "multi_modal_data": {"video": (frames, metadata(frames))},
+                "mm_processor_kwargs": {"do_sample_frames": False},
+            }
+            for frames in videos
+        ]
         params = SamplingParams(max_tokens=1, logprobs=top, temperature=0.0)
-        out = llm.generate(request, params, use_tqdm=False)[0]
-        first = out.outputs[0].logprobs[0]
-        prompt_len = len(out.prompt_token_ids)
-        prefill = [i for i, p in enumerate(RECORDED) if p.shape[-1] >= prompt_len]
-        last = prefill[-1] if prefill else None
-        return Run(
-            prompt_ids=list(out.prompt_token_ids),
-            logprobs={int(k): float(v.logprob) for k, v in first.items()},
-            positions=None if last is None else RECORDED[last][..., :prompt_len].cpu(),
-            embeds=None if last is None else EMBEDS[last][:prompt_len].cpu(),
-            spans=[x.cpu() for x in SPANS],
-        )
+        outs = llm.generate(requests, params, use_tqdm=False)
+        single = len(videos) == 1
+        runs = []
+        for out in outs:
+            first = out.outputs[0].logprobs[0]
+            n = len(out.prompt_token_ids)
+            runs.append(
+                Run(
+                    prompt_ids=list(out.prompt_token_ids),
+                    logprobs={int(k): float(v.logprob) for k, v in first.items()},
+                    positions=torch.cat(RECORDED, dim=-1)[..., :n].cpu() if single else None,
+                    embeds=torch.cat(EMBEDS, dim=0)[:n].cpu() if single else None,
+                    spans=[x.cpu() for x in SPANS],
+                )
+            )
+        return runs
     finally:
         del llm
         gc.collect()

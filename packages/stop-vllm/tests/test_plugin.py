@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from stop_vllm.qwen3_vl import hide_outer_vision_starts
+from stop_vllm.qwen3_vl import chunk_positions, media_regions
 from stop_vllm.video_runs import resize_runs
 
 
@@ -70,15 +70,54 @@ def test_resize_runs_refuses_a_count_mismatch() -> None:
         resize_runs([7, 1, 7], 7, [3])
 
 
-def test_outer_vision_start_is_hidden_inner_ones_stay() -> None:
-    vs, ve, vid, img, ts = 10, 11, 12, 13, 50
-    # template <vs>, then per frame: timestamp text, <vs>, video tokens or nothing, <ve>
-    ids = torch.tensor([1, vs, ts, ts, vs, vid, vid, ve, ts, vs, ve, ve, vs, img, ve, 2])
-    out = hide_outer_vision_starts(ids, vs, (vid, ve, img))
-    expected = ids.clone()
-    expected[1] = -1
-    assert torch.equal(out, expected)
-    assert torch.equal(ids[1], torch.tensor(vs))  # the input is not modified
+VS, VE, VID, IMG, TS = 10, 11, 12, 13, 50
+# template <vs>, the span (per frame: timestamp text, <vs>, kept tokens or none, <ve>), <ve>;
+# then an image: <vs>, its tokens, <ve>
+PROMPT = [1, VS, TS, TS, VS, VID, VID, VE, TS, VS, VE, VE, 2, VS, IMG, IMG, IMG, VE, 3]
+
+
+def test_media_regions_finds_the_video_span_and_the_image_run() -> None:
+    regions = media_regions(
+        torch.tensor(PROMPT), vision_start=VS, vision_end=VE, image=IMG, video=VID
+    )
+    assert regions == [(2, 11), (14, 17)]
+
+
+def span_ids() -> torch.Tensor:
+    """Relative ids of the span's 9 rows: text 0..3, kept tokens at (4, 1, 2) / (4, 0, 3)."""
+    return torch.tensor(
+        [[0, 1, 2, 3, 4, 4, 6, 7, 8], [0, 1, 2, 3, 1, 0, 6, 7, 8], [0, 1, 2, 3, 2, 3, 6, 7, 8]]
+    ).T
+
+
+def image_ids() -> torch.Tensor:
+    return torch.tensor([[0, 0, 0], [0, 0, 1], [0, 1, 0]])
+
+
+def expected() -> torch.Tensor:
+    """The whole prompt placed by hand: text +1, an item one after the text, then one past its
+    largest id (transformers: an item moves the text on by its largest id + 1)."""
+    out = torch.zeros(3, len(PROMPT), dtype=torch.long)
+    out[:, :2] = torch.arange(2)
+    out[:, 2:11] = span_ids().T + 2
+    out[:, 11:14] = 2 + 8 + 1 + torch.arange(3)
+    out[:, 14:17] = image_ids().T + 14
+    out[:, 17:] = 14 + 1 + 1 + torch.arange(2)  # one past the image's largest id (1)
+    return out
+
+
+def test_chunk_positions_in_one_pass_and_in_chunks() -> None:
+    regions = [(2, 11), (14, 17)]
+    stale = torch.full((3, len(PROMPT)), -7)
+    whole = chunk_positions(stale, regions, [span_ids(), image_ids()], 0)
+    assert torch.equal(whole, expected())
+    # chunks [0, 6), [6, 15), [15, 19): the span and the image are both cut
+    first = chunk_positions(stale, regions, [span_ids()[:4]], 0)
+    assert torch.equal(first[:, :6], expected()[:, :6])
+    second = chunk_positions(first, regions, [span_ids()[4:], image_ids()[:1]], 6)
+    assert torch.equal(second[:, :15], expected()[:, :15])
+    third = chunk_positions(second, regions, [image_ids()[1:]], 15)
+    assert torch.equal(third, expected())
 
 
 def test_a_bad_stop_pruning_stops_the_engine_naming_the_value(qwen2_5_vl_checkpoint) -> None:

@@ -197,47 +197,102 @@ class StopQwen3VLForConditionalGeneration(Qwen3VLForConditionalGeneration):
         mrope_positions: torch.Tensor,
         num_computed_tokens: int,
     ) -> tuple[Sequence[torch.Tensor], torch.Tensor, int]:
-        """The parent's re-computation, told where each pruned video span starts.
+        """With SToP: the M-RoPE ids of this prefill chunk, from the spans' own ids.
 
-        vLLM 0.32 anchors a span at the first ``<|vision_start|>`` it finds, but with
-        transformers >= 5.10 the chat template's own ``<|vision_start|>`` precedes the span (the
-        processor expands only ``<|video_pad|>``), so the anchor lands before the timestamps
-        and the positions fall outside the prompt. That outer token is hidden from the search
-        (it stays text for the position count); only with SToP, vLLM's own paths unchanged.
+        vLLM 0.32's re-computation anchors a span at the first ``<|vision_start|>`` it finds,
+        which with transformers >= 5.10 is the chat template's own one before the span, and
+        it misplaces the text after a span whose tail falls into the next prefill chunk. Here
+        every span row carries its id relative to the span's first token (vLLM's 5 extra
+        channels), so the ids follow from where the spans lie (``media_regions``).
         """
         if self.stop_settings is None:
             return super().recompute_mrope_positions(
                 input_ids, multimodal_embeddings, mrope_positions, num_computed_tokens
             )
-        device = (
-            multimodal_embeddings[0].device
-            if len(multimodal_embeddings)
-            else mrope_positions.device
-        )
-        ids = torch.as_tensor(input_ids, dtype=torch.long, device=device)
         config = self.config
-        ids = hide_outer_vision_starts(
+        ids = torch.as_tensor(input_ids, dtype=torch.long).cpu()
+        regions = media_regions(
             ids,
             vision_start=config.vision_start_token_id,
-            inner_next=(config.video_token_id, config.vision_end_token_id, config.image_token_id),
+            vision_end=config.vision_end_token_id,
+            image=config.image_token_id,
+            video=config.video_token_id,
         )
-        return super().recompute_mrope_positions(
-            ids, multimodal_embeddings, mrope_positions, num_computed_tokens
-        )
+        relative = [mm[:, -5:-2].long().cpu() for mm in multimodal_embeddings]
+        positions = chunk_positions(
+            mrope_positions.cpu(), regions, relative, num_computed_tokens
+        ).to(mrope_positions.device)
+        delta = int(positions.max()) + 1 - int(ids.numel())
+        return [mm[:, :-5] for mm in multimodal_embeddings], positions, delta
 
 
-def hide_outer_vision_starts(
-    ids: torch.Tensor, vision_start: int, inner_next: tuple[int, ...]
-) -> torch.Tensor:
-    """A copy of ``ids`` where each ``vision_start`` not followed by a vision token is -1.
+def media_regions(
+    ids: torch.Tensor, *, vision_start: int, vision_end: int, image: int, video: int
+) -> list[tuple[int, int]]:
+    """``[start, end)`` of every media item in the prompt, in order.
 
-    Inside a video span every ``<|vision_start|>`` is followed by video tokens or directly by
-    ``<|vision_end|>`` (an image's by image tokens); the template's outer one by timestamp text.
+    A video span is what replaced the template's ``<|video_pad|>``: it starts after a
+    ``<|vision_start|>`` followed by timestamp text (not by a vision token) and ends before
+    the ``<|vision_end|>`` that follows its last frame's own. An image is its run of tokens.
     """
-    out = ids.clone()
-    if ids.numel() < 2:
-        return out
-    follows = torch.isin(ids[1:], torch.tensor(inner_next, device=ids.device))
-    outer = (ids[:-1] == vision_start) & ~follows
-    out[:-1][outer] = -1
+    values = ids.tolist()
+    regions: list[tuple[int, int]] = []
+    i, n = 0, len(values)
+    while i < n:
+        token = values[i]
+        if token == image:
+            start = i
+            while i < n and values[i] == image:
+                i += 1
+            regions.append((start, i))
+            continue
+        following = values[i + 1] if i + 1 < n else None
+        if token == vision_start and following not in (video, vision_end, image, None):
+            start = i + 1
+            j = start
+            while j + 1 < n and not (values[j] == vision_end and values[j + 1] == vision_end):
+                j += 1
+            regions.append((start, j + 1))
+            i = j + 1
+            continue
+        i += 1
+    return regions
+
+
+def chunk_positions(
+    positions: torch.Tensor,
+    regions: list[tuple[int, int]],
+    relative: list[torch.Tensor],
+    computed: int,
+) -> torch.Tensor:
+    """``positions`` ``[3, N]`` with every token from ``computed`` on placed again.
+
+    ``relative[k]`` holds the ids (relative to their item's first token) of the rows of the
+    k-th item that overlaps ``[computed, N)``; the rows start at the item's start or at
+    ``computed``. Text continues one after the largest id so far; an item starts one after it
+    (or keeps the base an earlier chunk gave its first token). Items without rows here (later
+    chunks) are placed as text until their chunk comes.
+    """
+    out = positions.clone()
+    n = out.shape[1]
+    rows_of: dict[int, torch.Tensor] = {}
+    pending = [k for k, (_, end) in enumerate(regions) if end > computed]
+    for k, rows in zip(pending, relative, strict=False):
+        rows_of[k] = rows
+    last = int(out[:, computed - 1].max()) if computed > 0 else -1
+    cursor = computed
+    for k, (start, end) in enumerate(regions):
+        if end <= computed or k not in rows_of:
+            continue
+        first = max(start, computed)
+        if first > cursor:
+            out[:, cursor:first] = last + 1 + torch.arange(first - cursor)
+            last += first - cursor
+        rows = rows_of[k]
+        base = last + 1 if first == start else int(out[0, start])
+        out[:, first : first + rows.shape[0]] = rows.T + base
+        last = int(rows.max()) + base
+        cursor = first + rows.shape[0]
+    if cursor < n:
+        out[:, cursor:] = last + 1 + torch.arange(n - cursor)
     return out
