@@ -221,3 +221,61 @@ def transformers_run(
         deepstack=seen[-1]["deepstack"],
     )
     return run, inputs
+
+
+def processed_lengths(
+    path: Path,
+    videos: list[np.ndarray],
+    stop: dict[str, Any] | None = None,
+    rate: float | None = None,
+) -> list[int]:
+    """Prompt lengths vLLM's input processing gives each video (no model is run)."""
+    from vllm import LLM, SamplingParams
+    from vllm.distributed import cleanup_dist_env_and_memory
+
+    options: dict[str, Any] = {}
+    if rate is not None:
+        options["video_pruning_rate"] = rate
+    if stop is not None:
+        options["hf_overrides"] = {"stop_pruning": stop}
+    llm = LLM(
+        model=str(path),
+        dtype="float32",
+        max_model_len=8192,
+        limit_mm_per_prompt={"video": 1, "image": 0},
+        enforce_eager=True,
+        **options,
+    )
+    try:
+        prompt = prompt_of(path)
+        lengths = []
+        for i, frames in enumerate(videos):
+            request = {
+                "prompt": prompt,
+                "multi_modal_data": {"video": (frames, metadata(frames))},
+                "mm_processor_kwargs": {"do_sample_frames": False},
+            }
+            processed = llm.llm_engine.input_processor.process_inputs(
+                f"count-{i}", request, SamplingParams(max_tokens=1), supported_tasks=("generate",)
+            )
+            lengths.append(len(processed.prompt_token_ids))
+        return lengths
+    finally:
+        del llm
+        gc.collect()
+        cleanup_dist_env_and_memory()
+
+
+def unpruned_inputs(path: Path, frames: np.ndarray) -> dict[str, Any]:
+    """The checkpoint's processor on the request: unpruned ids and the video grid."""
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(path)
+    return dict(
+        processor(
+            text=[prompt_of(path)],
+            videos=[frames],
+            return_tensors="pt",
+            videos_kwargs={"video_metadata": [metadata(frames)], "do_sample_frames": False},
+        )
+    )
