@@ -164,8 +164,9 @@ def vllm_runs(
 def transformers_run(
     path: Path,
     frames: np.ndarray,
-    cfg: Any = None,
-    scorer: str = "attention",  # noqa: ANN401
+    cfg: Any = None,  # noqa: ANN401
+    scorer: str = "attention",
+    block: int | None = None,
 ) -> tuple[Run, dict[str, torch.Tensor]]:
     """The same request through transformers, pruned by ``stop_qwen.stop_pruning`` if ``cfg``.
 
@@ -204,7 +205,7 @@ def transformers_run(
             if cfg is None:
                 logits = model(**inputs).logits[0, -1]
             else:
-                with stop_pruning(model, cfg, scorer=scorer) as adapter:
+                with stop_pruning(model, cfg, scorer=scorer, block=block) as adapter:
                     logits = model(**inputs).logits[0, -1]
                     kept = sum(record.kept for record in adapter.accounting)
     finally:

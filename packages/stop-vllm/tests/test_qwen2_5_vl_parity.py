@@ -51,3 +51,18 @@ def test_without_stop_vllm_is_itself(qwen2_5_vl_checkpoint) -> None:
     served = vllm_run(qwen2_5_vl_checkpoint, FRAMES)
     assert served.prompt_ids == hf.prompt_ids
     assert agree(served.logprobs, hf.logprobs) < TOLERANCE
+
+
+@pytest.mark.slow
+def test_a_window_attention_block_is_read_alike(qwen2_5_vl_checkpoint) -> None:
+    """``block``: block 0 attends within windows; VisionZip also reads its keys."""
+    cfg = PruningConfig.preset("visionzip", backbone="qwen2_5_vl", retention_ratio=1 - RATE)
+    cfg = cfg.replace(exact_count=True)
+    hf, _ = transformers_run(qwen2_5_vl_checkpoint, FRAMES, cfg, "attention", block=0)
+    served = vllm_run(
+        qwen2_5_vl_checkpoint, FRAMES, stop={"method": "visionzip", "block": 0}, rate=RATE
+    )
+    default = vllm_run(qwen2_5_vl_checkpoint, FRAMES, stop={"method": "visionzip"}, rate=RATE)
+    assert torch.equal(served.positions, hf.positions)
+    assert not torch.equal(served.positions, default.positions)  # the block matters here
+    assert agree(served.logprobs, hf.logprobs) < TOLERANCE
