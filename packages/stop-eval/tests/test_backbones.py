@@ -172,12 +172,14 @@ def test_qwen3_vl_offline_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
         assert 0 < kept < before
 
 
-def test_capture_bench_towers_come_from_the_registry() -> None:
-    from stop_eval.bench_capture import run_variant, towers
+def test_capture_bench_towers_are_named_after_registered_backbones() -> None:
+    from stop_eval.bench_capture import run_variant
+    from stop_eval.bench_towers import tower_bench, towers
 
     assert towers() == ("siglip", "qwen2_5_vl", "qwen3_vl")
-    bench = get_backbone("qwen3_vl").capture_bench
-    assert bench is not None and (bench.hidden, bench.layers) == (1152, 27)  # Qwen3-VL-8B
+    assert set(towers()[1:]) <= set(available_backbones())
+    bench = tower_bench("qwen3_vl")
+    assert (bench.hidden, bench.layers) == (1152, 27)  # Qwen3-VL-8B
     for variant in ("tower", "hooks"):
         row = run_variant("qwen3_vl", variant, 2, 2, 1, "cpu", torch.float32)
         assert (row.tower, row.variant, row.hidden, len(row.runs_s)) == (

@@ -18,7 +18,7 @@ from lmms_eval.models import get_model, list_available_models
 
 import stop_eval
 from stop_core import PruningConfig
-from stop_eval.demo_model import build_demo
+from stop_eval.backbones import get_backbone
 from stop_eval.lmms_model import StopVideoLMM
 from stop_eval.models import VideoModel
 from stop_eval.video import VideoError, load_video
@@ -51,7 +51,7 @@ def plugin() -> StopVideoLMM:
 def reference() -> VideoModel:
     """The same pipeline built directly, without lmms-eval."""
     torch.manual_seed(SEED)
-    model, processor = build_demo("llava_ov", seed=SEED)
+    model, processor = get_backbone("llava_ov").build_demo(SEED)
     cfg = PruningConfig.preset(
         "visionzip", backbone="llava_ov", retention_ratio=0.25, use_stop=True
     )
@@ -134,7 +134,7 @@ def test_loglikelihood_without_pruning_equals_a_plain_forward() -> None:
         f"preset=no_pruning,frames={FRAMES},seed={SEED}", {"device": "cpu"}
     )
     lm.task_dict = {"t": {"test": [{"video": str(CLIPS[0])}]}}
-    model, processor = build_demo("llava_ov", seed=SEED)  # untouched copy, no SToP attached
+    model, processor = get_backbone("llava_ov").build_demo(SEED)  # untouched copy, no SToP attached
     frames, meta = load_video(CLIPS[0], FRAMES)
     head = lm.video_model.build_prompt("Is it red?")
     ids = processor(text=[head + " no"], videos=[frames], return_tensors="pt")

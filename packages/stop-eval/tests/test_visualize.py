@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from stop_core import PrunedVideo
+from stop_eval.backbones import get_backbone
 from stop_eval.cli import main
 from stop_eval.demo_data import HEIGHT, WIDTH, moving_square, write_clip
 from stop_eval.demo_model import DEMO_SIZE, QWEN_DEMO_SIZE, SINK_PATCHES
@@ -189,9 +190,7 @@ def test_checkpoint_sees_the_official_inputs(tmp_path, capsys):
     """With ``--model`` the tower gets the official qwen-vl-utils size, not the processor's."""
     from qwen_vl_utils.vision_process import smart_resize
 
-    from stop_eval.demo_model import build_demo
-
-    model, processor = build_demo("qwen2_5_vl")
+    model, processor = get_backbone("qwen2_5_vl").build_demo(0)
     ckpt = tmp_path / "ckpt"
     model.save_pretrained(ckpt)
     processor.save_pretrained(ckpt)

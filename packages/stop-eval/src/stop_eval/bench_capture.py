@@ -4,7 +4,7 @@ Each variant runs in its own process (CPU peak memory is the process's maximum r
 on CUDA, ``max_memory_allocated``); time is the median of ``repeats`` after one warm-up. Towers
 have random weights at real sizes: SigLIP-so400m as LLaVA runs it (26 layers; variants
 ``tower``, ``hooks`` on q/k, ``eager`` with ``output_attentions``) or a backbone's own tower
-from its registry entry (Qwen2.5-VL: the 7B vision transformer at 448x448, a pre-hook on the
+(``bench_towers``; Qwen2.5-VL: the 7B vision transformer at 448x448, a pre-hook on the
 last full-attention block; Qwen3-VL: the 8B vision transformer from its bundled config at
 512x512, 256 merged tokens per temporal group, a pre-hook on the last block; both have
 variants ``tower`` and ``hooks`` only: their attention modules return no weights).
@@ -19,18 +19,14 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 
-from stop_eval.backbones import registered
-from stop_eval.backbones.base import CaptureBench
-from stop_eval.bench_prefill_llava import SO400M
+from stop_eval.bench_towers import SIGLIP, tower_bench, towers
 from stop_eval.progress import track
 
 VARIANTS: tuple[str, ...] = ("tower", "hooks", "eager")
-SIGLIP = "siglip"
 
 
 @dataclass(frozen=True)
@@ -50,53 +46,6 @@ class CaptureTiming:
     peak_over_start_mb: float
 
 
-def siglip_runner(
-    variant: str, frames: int, layers: int, device: str, dtype: torch.dtype
-) -> Callable[[], None]:
-    """A closure running a random SigLIP-so400m tower on ``frames`` 384x384 frames."""
-    from transformers import SiglipVisionConfig, SiglipVisionModel
-
-    from stop_llava.capture import SiglipAttentionCapture
-
-    torch.manual_seed(0)
-    cfg = SiglipVisionConfig(**{**SO400M, "num_hidden_layers": layers}, vision_use_head=False)
-    cfg._attn_implementation = "eager" if variant == "eager" else "sdpa"
-    tower = SiglipVisionModel(cfg).to(device=device, dtype=dtype).eval()
-    encoder = getattr(tower, "vision_model", tower).encoder
-    side = SO400M["image_size"]
-    pixels = torch.randn(frames, 3, side, side, device=device, dtype=dtype)
-
-    @torch.no_grad()
-    def once() -> None:
-        if variant == "tower":
-            tower(pixels, output_hidden_states=True)
-        elif variant == "hooks":
-            capture = SiglipAttentionCapture(encoder.layers[-1].self_attn)
-            try:
-                tower(pixels, output_hidden_states=True)
-            finally:
-                capture.remove()
-        else:
-            out = tower(pixels, output_hidden_states=True, output_attentions=True)
-            out.attentions[-1].float().mean(dim=1).mean(dim=1)
-
-    return once
-
-
-def towers() -> tuple[str, ...]:
-    """SigLIP (the LLaVA backbones' tower) and every backbone tower with its own runner."""
-    own = [e.capture_tower for e in registered() if e.capture_bench is not None]
-    return (SIGLIP, *dict.fromkeys(own))
-
-
-def tower_bench(tower: str) -> CaptureBench:
-    """The registry's capture runner and sizes of a backbone ``tower``."""
-    for entry in registered():
-        if entry.capture_tower == tower and entry.capture_bench is not None:
-            return entry.capture_bench
-    raise ValueError(f"unknown tower {tower!r}; known: {list(towers())}")
-
-
 def run_variant(
     tower: str,
     variant: str,
@@ -107,11 +56,8 @@ def run_variant(
     dtype: torch.dtype,
 ) -> CaptureTiming:
     """Build the tower, then time ``variant`` in this process."""
-    if tower == SIGLIP:
-        once, hidden = siglip_runner(variant, frames, layers, device, dtype), SO400M["hidden_size"]
-    else:
-        bench = tower_bench(tower)
-        once, hidden = bench.runner(variant, frames, layers, device, dtype), bench.hidden
+    bench = tower_bench(tower)
+    once, hidden = bench.runner(variant, frames, layers, device, dtype), bench.hidden
     start_mb = _peak_mb(device, reset=True)
     runs: list[float] = []
     for i in range(repeats + 1):
@@ -221,7 +167,7 @@ def run_capture_benchmark(args: argparse.Namespace) -> list[CaptureTiming]:
     """All variants of the chosen tower, each in its own process."""
     if args.frames < 1 or args.repeats < 1:
         raise SystemExit("--frames and --repeats must be >= 1")
-    variants = VARIANTS if args.tower == SIGLIP else tower_bench(args.tower).variants
+    variants = tower_bench(args.tower).variants
     return [measure_in_subprocess(v, args) for v in track(variants, "capture bench", str)]
 
 
@@ -232,9 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     add_capture_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    layers = args.layers or (
-        SO400M["num_hidden_layers"] if args.tower == SIGLIP else tower_bench(args.tower).layers
-    )
+    layers = args.layers or tower_bench(args.tower).layers
     row = run_variant(
         args.tower,
         args.variant,

@@ -4,7 +4,7 @@ One tower pass (with every capture hook) is shared by all configurations; each c
 then prunes, lays out, rebuilds the sequence and runs the language-model prefill (and a short
 greedy decode). Random weights at real sizes (e.g. LLaVA-OV-0.5B: SigLIP-so400m + Qwen2-0.5B,
 Qwen3-VL-8B from its own config). What is backbone-specific (the model of a size, its video
-inputs, its adapter) is the backbone entry's ``prefill_bench`` session; this module times it.
+inputs, its adapter) is that backbone's session (``PREFILL_BENCHES``); this module times it.
 On CUDA stages are timed with CUDA events after a warm-up; on CPU with ``perf_counter``.
 """
 
@@ -23,8 +23,9 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from stop_core import PruningConfig
-from stop_eval.backbones import DEFAULT_BACKBONE, get_backbone, registered
-from stop_eval.backbones.base import PrefillBench, PrefillSpec
+from stop_eval import bench_prefill_llava, bench_prefill_qwen3_vl
+from stop_eval.backbones import DEFAULT_BACKBONE, get_backbone
+from stop_eval.bench_prefill_base import PrefillBench, PrefillSpec
 from stop_eval.flops import decoder_shape, prefill_flops
 from stop_eval.progress import track
 
@@ -70,20 +71,26 @@ class PrefillRun:
     rows: list[PrefillRow]
 
 
+# the backbones with a prefill session, in backbone registration order
+PREFILL_BENCHES: dict[str, PrefillBench] = {
+    bench.backbone: bench for bench in (bench_prefill_llava.BENCH, bench_prefill_qwen3_vl.BENCH)
+}
+
+
 def prefill_backbones() -> tuple[str, ...]:
-    """Backbones whose registry entry brings a ``stop-bench prefill`` session."""
-    return tuple(e.name for e in registered() if e.prefill_bench is not None)
+    """Backbones with a ``stop-bench prefill`` session."""
+    return tuple(PREFILL_BENCHES)
 
 
 def prefill_sizes() -> tuple[str, ...]:
     """Every size preset of any prefill backbone (each backbone checks its own)."""
-    sizes = [s for e in registered() if e.prefill_bench is not None for s in e.prefill_bench.sizes]
+    sizes = [s for bench in PREFILL_BENCHES.values() for s in bench.sizes]
     return tuple(dict.fromkeys(sizes))
 
 
 def prefill_bench(backbone: str, size: str) -> PrefillBench:
-    """The registry's prefill bench of ``backbone``, checking that it has ``size``."""
-    bench = get_backbone(backbone).prefill_bench
+    """The prefill bench of ``backbone``, checking that it has ``size``."""
+    bench = PREFILL_BENCHES.get(backbone)
     if bench is None:
         raise ValueError(
             f"backbone {backbone!r} has no prefill benchmark; known: {list(prefill_backbones())}"

@@ -13,22 +13,16 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from stop_core import PruningConfig
+from stop_eval.backbones.llava_ov import BACKBONE as LLAVA_OV
+from stop_eval.bench_prefill_base import PrefillBench
+from stop_eval.bench_towers import SO400M
 from stop_eval.flops import capture_flops
 
 if TYPE_CHECKING:
     from stop_core.adapter import SampleAccounting
-    from stop_eval.backbones.base import PrefillSpec
+    from stop_eval.bench_prefill_base import PrefillSpec
 
 ALL_NEEDS = frozenset({"attention", "keys", "frame_embeddings"})
-# SigLIP-so400m as LLaVA runs it (26 layers, no head); also ``stop-bench capture``'s tower
-SO400M = {
-    "hidden_size": 1152,
-    "intermediate_size": 4304,
-    "num_hidden_layers": 26,
-    "num_attention_heads": 16,
-    "image_size": 384,
-    "patch_size": 14,
-}
 SIZES: dict[str, dict[str, dict[str, int]]] = {
     "tiny": {
         "vision": {
@@ -171,3 +165,6 @@ class LlavaPrefillSession:
             return prepared, adapter.accounting[0]
 
         return run
+
+
+BENCH = PrefillBench(backbone=LLAVA_OV.name, sizes=tuple(SIZES), session=LlavaPrefillSession)

@@ -21,11 +21,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from stop_core import PruningConfig
+from stop_eval.backbones import get_backbone
+from stop_eval.backbones.qwen3_vl import BACKBONE as QWEN3_VL
+from stop_eval.bench_prefill_base import PrefillBench
 from stop_eval.flops import capture_flops
 
 if TYPE_CHECKING:
     from stop_core.adapter import SampleAccounting
-    from stop_eval.backbones.base import PrefillSpec
+    from stop_eval.bench_prefill_base import PrefillSpec
 
 SIZES: tuple[str, ...] = ("tiny", "8b")
 ALL_NEEDS = frozenset({"attention", "keys", "frame_embeddings"})
@@ -85,8 +88,6 @@ def frame_side(size: str, backbone: str) -> int:
     """Square frame side in pixels: at ``8b`` the largest within ``backbone``'s reference cap."""
     if size != "8b":
         return TINY_SIDE
-    from stop_eval.backbones import get_backbone
-
     entry = get_backbone(backbone)
     factor, cap = entry.factor, entry.max_pixels  # type: ignore[attr-defined]
     return math.isqrt(cap) // factor * factor
@@ -212,3 +213,6 @@ class Qwen3VLPrefillSession:
             return prepared, adapter.accounting[0]
 
         return run
+
+
+BENCH = PrefillBench(backbone=QWEN3_VL.name, sizes=SIZES, session=Qwen3VLPrefillSession)

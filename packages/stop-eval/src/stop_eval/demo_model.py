@@ -206,10 +206,3 @@ def build_demo_qwen(seed: int = 0) -> tuple[torch.nn.Module, Any]:
         tokenizer=tok,
     )
     return model, processor
-
-
-def build_demo(backbone: str, seed: int = 0) -> tuple[torch.nn.Module, Any]:
-    """The demo model and processor of ``backbone``, as its registry entry builds it."""
-    from stop_eval.backbones import get_backbone
-
-    return get_backbone(backbone).build_demo(seed)

@@ -246,7 +246,7 @@ def analyse(
 
 def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]:
     """Decode, encode, prune off/on, and write the PNG, HTML and JSON into ``args.out``."""
-    from stop_eval.cli import load_model
+    from stop_eval.models import load_backbone
 
     check_choices(args.backbone, args.method)
     if args.frames < 1:
@@ -262,7 +262,9 @@ def visualize(args: argparse.Namespace) -> tuple[Visualization, dict[str, Path]]
         variant=args.variant,
     )
     torch.manual_seed(args.seed)
-    model, processor, random_weights = load_model(args)
+    model, processor, random_weights = load_backbone(
+        args.backbone, args.model, dtype=args.dtype, device_map=args.device_map, seed=args.seed
+    )
     model.eval()
     entry = get_backbone(args.backbone)
     if random_weights:  # the demo's processor is fixed-size by design: decoded frames

@@ -7,10 +7,7 @@ from typing import Any
 import torch
 
 from stop_eval import official_inputs
-from stop_eval.backbones.base import PrefillBench
 from stop_eval.backbones.llava_family import LlavaBackbone
-from stop_eval.bench_prefill_llava import SIZES as PREFILL_SIZES
-from stop_eval.bench_prefill_llava import LlavaPrefillSession
 
 
 def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
@@ -30,8 +27,6 @@ BACKBONE = LlavaBackbone(
     max_new_tokens=4096,
     demo_builder=build_demo,
     reader=official_inputs.llava_video,
-    capture_tower="siglip",
-    prefill_bench=PrefillBench(sizes=tuple(PREFILL_SIZES), session=LlavaPrefillSession),
     demo_note="The LLaVA-OneVision demo feeds the real model's grid (384 px frames, 27 x 27 "
     "patches, bilinear pooling to 14 x 14, one newline after the video); its tower has four "
     "planted attention sinks so that SToP has sinks to find. ",

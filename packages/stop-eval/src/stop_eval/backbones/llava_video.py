@@ -30,7 +30,6 @@ BACKBONE = LlavaBackbone(
     max_new_tokens=4096,
     demo_builder=build_demo,
     reader=official_inputs.llava_video,
-    capture_tower="siglip",
     demo_note="The LLaVA-Video demo is LLaVA-OneVision's small architecture (the classes "
     "LLaVA-Video checkpoints load with) with LLaVA-Video's own layout: 384 px frames, 27 x 27 "
     "patches, 2 x 2 "

@@ -240,37 +240,3 @@ class QwenBackbone(Backbone):
         return adapter.encode_video_tokens(
             batch["pixel_values_videos"].to(device), batch["video_grid_thw"].to(device)
         )[0]
-
-
-def tower_runner(
-    tower: torch.nn.Module,
-    block: int,
-    variant: str,
-    frames: int,
-    side: int,
-    sizes: dict[str, Any],
-    device: str,
-    dtype: torch.dtype,
-) -> Callable[[], None]:
-    """A closure running a Qwen vision ``tower`` on random frames of ``side`` x ``side`` patches.
-
-    ``variant == "hooks"`` attaches the attention capture to ``block`` for each run.
-    """
-    from stop_qwen.capture import QwenVisionAttentionCapture
-
-    t = max(1, frames // sizes["temporal_patch_size"])
-    grid = torch.tensor([[t, side, side]], device=device)
-    width = sizes.get("in_channels", 3) * sizes["temporal_patch_size"] * sizes["patch_size"] ** 2
-    pixels = torch.randn(t * side * side, width, device=device, dtype=dtype)
-    attn = tower.blocks[block].attn
-
-    @torch.no_grad()
-    def once() -> None:
-        capture = QwenVisionAttentionCapture(attn) if variant == "hooks" else None
-        try:
-            tower(pixels, grid_thw=grid)
-        finally:
-            if capture is not None:
-                capture.remove()
-
-    return once
