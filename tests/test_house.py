@@ -26,48 +26,20 @@ LAZY_REFERENCE = re.compile(r"^(stop_[a-z0-9_]+(?:\.[a-z0-9_]+)*):[A-Za-z_][A-Za
 # layers, never a higher one (so nothing in eval, backbones or benchmarks imports the
 # benches, the demo, the visualisation or the CLI). Keys are the first name under stop_eval.
 EVAL_LAYERS: dict[str, int] = {
-    # shared and data: decoding, downloads, benchmark files, prompts, judge
+    # shared: the package itself and its progress bars
     "__init__": 0,
-    "video": 0,
-    "hub": 0,
-    "download": 0,
     "progress": 0,
-    "records": 0,
+    # media (decoding, prepared videos, downloads) and the benchmarks' files and metrics
+    "media": 0,
     "benchmarks": 0,
-    "official_inputs": 0,
-    "prompts": 0,
-    "judge": 0,
-    "cli_util": 0,
-    # evaluation and backbones (and the backbones' tiny random models)
+    # the backbones (entries, official input rules) and the evaluation built on them
     "backbones": 1,
-    "models": 1,
-    "evaluate": 1,
-    "runner": 1,
-    "run_config": 1,
-    "check_data": 1,
-    "inspect_inputs": 1,
-    "support": 1,
-    "demo_model": 1,
-    "demo_qwen3_vl": 1,
-    # what is built on them: benches, demo, visualisation, lmms-eval integration
-    "bench_capture": 2,
-    "bench_towers": 2,
-    "bench_prefill_base": 2,
-    "bench_cli": 2,
-    "bench_golden": 2,
-    "bench_gpu": 2,
-    "bench_guard": 2,
-    "bench_prefill": 2,
-    "bench_prefill_llava": 2,
-    "bench_prefill_qwen3_vl": 2,
-    "bench_scaling": 2,
-    "flops": 2,
-    "demo_data": 2,
-    "demo_run": 2,
-    "visualize": 2,
-    "visualize_report": 2,
-    "lmms_model": 2,
-    "lmms_plugin": 2,
+    "eval": 1,
+    # what is built on those: benches, demo, visualisation, lmms-eval integration
+    "bench": 2,
+    "demo": 2,
+    "viz": 2,
+    "integrations": 2,
     # the command line: may import everything
     "cli": 3,
 }
@@ -351,14 +323,14 @@ def test_lazy_references_and_package_inits_count(tmp_path: Path) -> None:
     assert "stop_x" not in graph["stop_x.sub.one"]  # its own package is already importing
 
 
-@pytest.mark.parametrize("importer", ["models", "backbones"])
+@pytest.mark.parametrize("importer", ["eval", "backbones"])
 def test_an_upward_import_is_a_layer_violation(tmp_path: Path, importer: str) -> None:
     graph = plant(
         tmp_path,
         {
             "stop_eval/__init__.py": "",
             f"stop_eval/{importer}.py": "def f():\n    from stop_eval.cli import main\n",
-            "stop_eval/cli.py": "from stop_eval import models\n",
+            "stop_eval/cli.py": "from stop_eval import eval\n",
             "stop_eval/elsewhere.py": "",
         },
     )

@@ -10,11 +10,11 @@ import torch
 
 import stop_eval
 from stop_core import PruningConfig
-from stop_eval.bench_capture import run_variant
-from stop_eval.bench_cli import main
-from stop_eval.bench_prefill_base import PrefillSpec
-from stop_eval.bench_prefill_qwen3_vl import Qwen3VLPrefillSession, frame_side, model_config
-from stop_eval.bench_towers import QWEN3_VL_SIDE, tower_bench, towers
+from stop_eval.bench.capture import run_variant
+from stop_eval.bench.prefill.base import PrefillSpec
+from stop_eval.bench.prefill.qwen3_vl import Qwen3VLPrefillSession, frame_side, model_config
+from stop_eval.bench.towers import QWEN3_VL_SIDE, tower_bench, towers
+from stop_eval.cli.bench import main
 from stop_qwen import make_adapter
 
 CONFIG = Path(stop_eval.__file__).parent / "data" / "hf-configs" / "Qwen3-VL-8B-Instruct"

@@ -8,8 +8,8 @@ import pytest
 
 from stop_eval.backbones import get_backbone
 from stop_eval.cli import main
-from stop_eval.demo_data import demo_questions
-from stop_eval.demo_run import run_demo
+from stop_eval.demo.data import demo_questions
+from stop_eval.demo.run import run_demo
 
 FRAMES = 2
 RETENTION = 0.1

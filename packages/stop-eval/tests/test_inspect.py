@@ -150,7 +150,7 @@ def test_save_inputs_roundtrip_qwen(
 ) -> None:
     from transformers import Qwen2VLVideoProcessor
 
-    from stop_eval.official_inputs import qwen_video
+    from stop_eval.backbones.qwen.inputs import qwen_video
 
     path = tmp_path / "inputs.safetensors"
     report = inspect_json(

@@ -25,14 +25,11 @@ from qwen_vl_utils import process_vision_info
 from qwen_vl_utils.vision_process import smart_nframes
 from transformers import AutoProcessor, LlavaOnevisionVideoProcessor
 
-from stop_eval.demo_model import demo_tokenizer
-from stop_eval.official_inputs import (
-    PreparedVideo,
-    llava_video,
-    qwen_processor_kwargs,
-    qwen_video,
-)
-from stop_eval.video import VideoError
+from stop_eval.backbones.demo_model import demo_tokenizer
+from stop_eval.backbones.llava.inputs import llava_video
+from stop_eval.backbones.qwen.inputs import qwen_processor_kwargs, qwen_video
+from stop_eval.media.prepared import PreparedVideo
+from stop_eval.media.video import VideoError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf-configs"
 QUESTION = "What happens in the video?"

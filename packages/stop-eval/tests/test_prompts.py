@@ -13,8 +13,8 @@ from transformers import (
     Qwen2VLVideoProcessor,
 )
 
-from stop_eval.demo_model import demo_tokenizer
-from stop_eval.prompts import SYSTEM, chat_text
+from stop_eval.backbones.demo_model import demo_tokenizer
+from stop_eval.eval.prompts import SYSTEM, chat_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf-configs"
 QUESTION = "Question: what moves?\nOptions:\n(A) a circle\n(B) a square\nOnly give the best option."

@@ -20,8 +20,8 @@ import torch
 from transformers import AutoProcessor
 
 from stop_eval.backbones import get_backbone
+from stop_eval.backbones.demo_model import demo_tokenizer
 from stop_eval.cli import main
-from stop_eval.demo_model import demo_tokenizer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hf-configs" / "Qwen3-VL-8B-Instruct"
 QUESTION = "What happens in the video?"

@@ -1,8 +1,8 @@
 """Tiny random Qwen3-VL from the real 8B config's structure, its real processor, videos.
 
 The config files in ``fixtures/Qwen3-VL-8B-Instruct`` are the checkpoint's own; the sizes are
-scaled down by ``stop_eval.demo_qwen3_vl`` (the offline demo uses the same code at larger
-sizes): 3 vision blocks with deepstack on blocks 0 and 1, 2 text layers, interleaved M-RoPE.
+scaled down by ``stop_eval.backbones.qwen.demo_qwen3_vl`` (the offline demo uses the same code at
+larger sizes): 3 vision blocks with deepstack on blocks 0 and 1, 2 text layers, interleaved M-RoPE.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stop_eval.demo_qwen3_vl import (
+from stop_eval.backbones.qwen.demo_qwen3_vl import (
     Qwen3VLSizes,
     qwen3_vl_processor,
     qwen3_vl_tokenizer,

@@ -9,7 +9,7 @@ import torch
 from qwen3_testkit import FIXTURE, synthetic_video
 
 from stop_core import PruningConfig
-from stop_eval import demo_qwen3_vl
+from stop_eval.backbones.qwen import demo_qwen3_vl
 from stop_qwen import Qwen3VLStopAdapter, stop_pruning
 
 

@@ -19,8 +19,8 @@ import torch
 
 if TYPE_CHECKING:
     from stop_core import PruningConfig, VideoTokens
-    from stop_eval.official_inputs import PreparedVideo
-    from stop_eval.video import VideoMeta
+    from stop_eval.media.prepared import PreparedVideo
+    from stop_eval.media.video import VideoMeta
 
 DemoBuilder = Callable[[int], tuple[torch.nn.Module, Any]]
 
@@ -32,10 +32,10 @@ class Backbone(ABC):
     ``name`` is the CLI / config name, ``title`` the support-table column, ``model_class``
     the ``transformers`` class, ``adapter`` the package whose ``apply_stop`` prunes it,
     ``presets_backbone`` the name ``PruningConfig.preset`` looks up (mu presets),
-    ``video_kind`` the prompt flavour of ``stop_eval.prompts.chat_text``, ``max_new_tokens``
+    ``video_kind`` the prompt flavour of ``stop_eval.eval.prompts.chat_text``, ``max_new_tokens``
     the official answer length, ``demo_builder`` the random-weight demo (``seed -> (model,
     processor)``) and ``demo_note`` what the demo tells about it, ``reader`` the
-    ``stop_eval.official_inputs`` function that prepares one video as the official evaluation
+    family ``inputs`` function that prepares one video as the official evaluation
     does. The benches keep their own per-backbone parts (``bench_towers``, ``bench_prefill``).
     """
 
@@ -87,7 +87,7 @@ class Backbone(ABC):
     # -- prompt --------------------------------------------------------------------------------
     def prompt(self, processor: Any, question: str) -> tuple[str, str]:  # noqa: ANN401
         """(chat text, source): the official messages through the checkpoint's chat template."""
-        from stop_eval.prompts import chat_text
+        from stop_eval.eval.prompts import chat_text
 
         return chat_text(processor, question, video_kind=self.video_kind)
 
@@ -165,7 +165,7 @@ class Backbone(ABC):
             return self.default_processor(), self.default_config()
         from transformers import AutoConfig, AutoVideoProcessor
 
-        from stop_eval.hub import check_model_source
+        from stop_eval.media.hub import check_model_source
 
         check_model_source(model)
         return AutoVideoProcessor.from_pretrained(model), AutoConfig.from_pretrained(model)
