@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from stop_core.benchmark import PruneTiming
 from stop_eval.bench.guard import TOLERANCE, compare, load_baseline, setting_key
+from stop_eval.bench.prune import PruneTiming
 from stop_eval.cli.bench import main
 
 TINY = [

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-import stop_eval
 from stop_core import PruningConfig
 from stop_eval.bench.capture import run_variant
 from stop_eval.bench.prefill.base import PrefillSpec
@@ -16,8 +14,9 @@ from stop_eval.bench.prefill.qwen3_vl import Qwen3VLPrefillSession, frame_side, 
 from stop_eval.bench.towers import QWEN3_VL_SIDE, tower_bench, towers
 from stop_eval.cli.bench import main
 from stop_qwen import make_adapter
+from stop_qwen.checkpoints import checkpoint_dir
 
-CONFIG = Path(stop_eval.__file__).parent / "data" / "hf-configs" / "Qwen3-VL-8B-Instruct"
+CONFIG = checkpoint_dir("Qwen3-VL-8B-Instruct")
 
 
 def real_config() -> dict:

@@ -14,7 +14,8 @@ from PIL import Image
 
 from stop_core import PrunedVideo
 from stop_eval.backbones import get_backbone
-from stop_eval.backbones.demo_model import DEMO_SIZE, QWEN_DEMO_SIZE, SINK_PATCHES
+from stop_eval.backbones.llava.demo import DEMO_SIZE, SINK_PATCHES
+from stop_eval.backbones.qwen.demo import QWEN_DEMO_SIZE
 from stop_eval.cli import main
 from stop_eval.demo.data import HEIGHT, WIDTH, moving_square, write_clip
 from stop_eval.viz.visualize import check_choices, kept_map, sink_survival, top_sink_positions

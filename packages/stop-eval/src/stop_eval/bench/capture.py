@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from stop_eval.bench.report import Column, text_table
 from stop_eval.bench.towers import SIGLIP, tower_bench, towers
 from stop_eval.progress import track
 
@@ -150,17 +151,16 @@ def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
 def format_capture_table(rows: list[CaptureTiming]) -> str:
     """Plain-text table with time and memory relative to the unhooked tower."""
     base = next((r for r in rows if r.variant == "tower"), rows[0])
-    lines = [
-        f"{'tower':<11} {'variant':<7} {'frames':>6} {'median s':>9} {'x tower':>8} "
-        f"{'peak MB':>9} {'over start MB':>14}"
-    ]
-    for r in rows:
-        lines.append(
-            f"{r.tower:<11} {r.variant:<7} {r.frames:>6} {r.median_s:>9.2f} "
-            f"{r.median_s / base.median_s:>8.3f} {r.peak_mb:>9.0f} "
-            f"{r.peak_over_start_mb:>14.0f}"
-        )
-    return "\n".join(lines)
+    columns = (
+        Column("tower", "<11", lambda r: r.tower),
+        Column("variant", "<7", lambda r: r.variant),
+        Column("frames", ">6", lambda r: r.frames),
+        Column("median s", ">9.2f", lambda r: r.median_s),
+        Column("x tower", ">8.3f", lambda r: r.median_s / base.median_s),
+        Column("peak MB", ">9.0f", lambda r: r.peak_mb),
+        Column("over start MB", ">14.0f", lambda r: r.peak_over_start_mb),
+    )
+    return text_table(columns, rows)
 
 
 def run_capture_benchmark(args: argparse.Namespace) -> list[CaptureTiming]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from stop_core import VideoTokens
-from stop_core.benchmark import with_layout
+from stop_core.testing import with_layout
 from stop_llava.pooling import pool_2d
 
 

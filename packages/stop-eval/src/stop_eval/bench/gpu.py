@@ -10,25 +10,23 @@ random-weight models on a bundled clip, timed with CUDA events. Without CUDA it 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from stop_core import PruningConfig, prune
-from stop_core.benchmark import environment, synthetic_tokens
+from stop_core import PAPER_METHODS, PruningConfig, prune
 from stop_core.registry import available_methods
+from stop_core.testing import synthetic_tokens
 from stop_core.tokens import PrunedVideo
+from stop_eval.bench.report import Column, text_table, write_json
 
 FEATURE_TOLERANCE = 1e-4
 NO_CUDA_LINE = "gpu-check skipped: no CUDA device (torch.cuda.is_available() is False)"
-ADAPTER_METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
 
 
 @dataclass(frozen=True)
@@ -140,7 +138,7 @@ def time_adapters(
     retention: float,
     repeats: int,
     device: str = "cuda",
-    methods: tuple[str, ...] = ADAPTER_METHODS,
+    methods: tuple[str, ...] = PAPER_METHODS,
 ) -> list[AdapterTiming]:
     """Forward passes of every registered backbone's demo model with SToP on ``device``."""
     from stop_eval.backbones import available_backbones, get_backbone
@@ -189,35 +187,36 @@ def time_adapters(
     return rows
 
 
+CHECK_COLUMNS: tuple[Column, ...] = (
+    Column("method", "<10", lambda r: r.method),
+    Column("variant", "<9", lambda r: r.variant),
+    Column("SToP", "<4", lambda r: "on" if r.use_stop else "off"),
+    Column("kept", ">5", lambda r: r.kept),
+    Column("same idx", ">8", lambda r: "yes" if r.same_indices else "NO"),
+    Column("max |diff|", ">10.2e", lambda r: r.max_feature_diff),
+    Column("cuda ms", ">8.2f", lambda r: r.cuda_ms),
+    Column("ok", ">3", lambda r: "ok" if r.passed else "BAD"),
+)
+ADAPTER_COLUMNS: tuple[Column, ...] = (
+    Column("backbone", "<11", lambda r: r.backbone),
+    Column("method", "<10", lambda r: r.method),
+    Column("before", ">6", lambda r: r.tokens_before),
+    Column("kept", ">5", lambda r: r.kept),
+    Column("forward ms", ">10.2f", lambda r: r.forward_ms),
+    Column("vision ms", ">9.2f", lambda r: r.vision_ms),
+    Column("prune ms", ">8.2f", lambda r: r.prune_ms),
+    Column("peak MiB", ">8.1f", lambda r: r.peak_mb),
+)
+
+
 def format_checks(rows: list[MethodCheck]) -> str:
     """One line per setting: kept count, index equality, feature difference, CUDA time."""
-    head = (
-        f"{'method':<10} {'variant':<9} {'SToP':<4} {'kept':>5} {'same idx':>8} "
-        f"{'max |diff|':>10} {'cuda ms':>8} {'ok':>3}"
-    )
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(
-            f"{r.method:<10} {r.variant:<9} {'on' if r.use_stop else 'off':<4} {r.kept:>5} "
-            f"{'yes' if r.same_indices else 'NO':>8} {r.max_feature_diff:>10.2e} "
-            f"{r.cuda_ms:>8.2f} {'ok' if r.passed else 'BAD':>3}"
-        )
-    return "\n".join(lines)
+    return text_table(CHECK_COLUMNS, rows)
 
 
 def format_adapters(rows: list[AdapterTiming]) -> str:
     """One line per backbone x method: CUDA-event forward time, stages and peak memory."""
-    head = (
-        f"{'backbone':<11} {'method':<10} {'before':>6} {'kept':>5} {'forward ms':>10} "
-        f"{'vision ms':>9} {'prune ms':>8} {'peak MiB':>8}"
-    )
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(
-            f"{r.backbone:<11} {r.method:<10} {r.tokens_before:>6} {r.kept:>5} "
-            f"{r.forward_ms:>10.2f} {r.vision_ms:>9.2f} {r.prune_ms:>8.2f} {r.peak_mb:>8.1f}"
-        )
-    return "\n".join(lines)
+    return text_table(ADAPTER_COLUMNS, rows)
 
 
 def run_gpu_check(args: argparse.Namespace) -> int:
@@ -237,15 +236,8 @@ def run_gpu_check(args: argparse.Namespace) -> int:
     print(f"{len(checks) - len(failed)}/{len(checks)} settings match the CPU")
     if args.out:
         settings = {k: v for k, v in vars(args).items() if k not in ("command", "out")}
-        payload: dict[str, Any] = {
-            "environment": environment(),
-            "settings": settings,
-            "method_peak_mb": method_peak,
-            "methods": [asdict(c) for c in checks],
-            "adapters": [asdict(a) for a in adapters],
-        }
-        path = Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, indent=2))
+        write_json(
+            Path(args.out), settings, method_peak_mb=method_peak, methods=checks, adapters=adapters
+        )
         print(f"wrote {args.out}")
     return 1 if failed else 0

@@ -1,7 +1,7 @@
 """The ``stop-bench prune`` regression guard: method times over a calibration kernel vs a baseline.
 
 Absolute milliseconds change with the machine and its load; the ratio of a method's time to
-``stop_core.benchmark.calibration_ms`` timed in the same run (same threads) moves much less.
+``stop_eval.bench.prune.calibration_ms`` timed in the same run (same threads) moves much less.
 ``--save-baseline`` stores those ratios; ``--check`` fails when a setting's ratio exceeds its
 baseline ratio by more than ``TOLERANCE``.
 """
@@ -16,7 +16,8 @@ from typing import Any
 
 import torch
 
-from stop_core.benchmark import PruneTiming, calibration_ms, environment
+from stop_eval.bench.prune import PruneTiming, calibration_ms
+from stop_eval.bench.report import write_json
 
 TOLERANCE = 1.5  # a setting fails when it is this much slower, relative to the calibration
 DEFAULT_BASELINE = Path("docs/benchmarks/prune-baseline.json")
@@ -68,16 +69,14 @@ def save_baseline(
     path: Path, rows: list[PruneTiming], calibration: dict[int, float], settings: dict[str, Any]
 ) -> None:
     """Write the ratios of this run, its calibration times and its settings as a baseline."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "environment": environment(),
-        "settings": settings,
-        "tolerance": TOLERANCE,
-        "calibration_ms": {str(k): v for k, v in calibration.items()},
-        "ratios": ratios(rows, calibration),
-        "median_ms": {setting_key(r): r.median_ms for r in rows},
-    }
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    write_json(
+        path,
+        settings,
+        tolerance=TOLERANCE,
+        calibration_ms={str(k): v for k, v in calibration.items()},
+        ratios=ratios(rows, calibration),
+        median_ms={setting_key(r): r.median_ms for r in rows},
+    )
 
 
 def load_baseline(path: Path) -> dict[str, float]:

@@ -18,9 +18,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from stop_core.presets import PAPER_METHODS
+from stop_eval.bench.report import Column, text_row, text_table, write_json
+
 DEFAULT_FRAMES = (32, 64, 128, 256)
 PROC_STATUS = Path("/proc/self/status")  # VmRSS, VmHWM (Linux)
-PAPER_METHODS = ("visionzip", "fastvid", "holitom", "flashvid")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def measure(
     import torch
 
     from stop_core import PruningConfig, prune
-    from stop_core.benchmark import synthetic_tokens
+    from stop_core.testing import synthetic_tokens
 
     torch.set_num_threads(threads)
     tokens = synthetic_tokens(frames, (14, 14), hidden, scenes=8, layout="pooled")
@@ -113,26 +115,25 @@ def run_scaling(args: argparse.Namespace) -> list[ScalingRow]:
             if done.returncode != 0:
                 raise RuntimeError(f"{method} at {frames} frames failed:\n{done.stderr[-2000:]}")
             rows.append(ScalingRow(**json.loads(done.stdout.strip().splitlines()[-1])))
-            print(format_row(rows[-1]), file=sys.stderr, flush=True)
+            print(text_row(SCALING_COLUMNS, rows[-1]), file=sys.stderr, flush=True)
     return rows
 
 
-def format_row(r: ScalingRow) -> str:
-    """One table line."""
-    return (
-        f"{r.method:<10} {r.variant:<9} {r.frames:>6} {r.kept:>6} {r.min_ms:>10.1f} "
-        f"{r.input_mb:>9.0f} {r.extra_peak_mb:>9.0f} {r.peak_over_input:>7.2f}"
-    )
+SCALING_COLUMNS: tuple[Column, ...] = (
+    Column("method", "<10", lambda r: r.method),
+    Column("variant", "<9", lambda r: r.variant),
+    Column("frames", ">6", lambda r: r.frames),
+    Column("kept", ">6", lambda r: r.kept),
+    Column("min ms", ">10.1f", lambda r: r.min_ms),
+    Column("input MB", ">9.0f", lambda r: r.input_mb),
+    Column("extra MB", ">9.0f", lambda r: r.extra_peak_mb),
+    Column("peak/in", ">7.2f", lambda r: r.peak_over_input),
+)
 
 
 def format_scaling(rows: list[ScalingRow]) -> str:
-    """The table, with each method's time ratio between consecutive frame counts."""
-    head = (
-        f"{'method':<10} {'variant':<9} {'frames':>6} {'kept':>6} {'min ms':>10} "
-        f"{'input MB':>9} {'extra MB':>9} {'peak/in':>7}"
-    )
-    lines = [head, "-" * len(head), *(format_row(r) for r in rows)]
-    return "\n".join(lines)
+    """One line per frames x method: kept tokens, time, input size and peak memory."""
+    return text_table(SCALING_COLUMNS, rows)
 
 
 def add_scaling_arguments(parser: argparse.ArgumentParser) -> None:
@@ -150,13 +151,10 @@ def add_scaling_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def write_scaling(rows: list[ScalingRow], path: Path, settings: dict[str, object]) -> None:
-    """Rows, settings and the peak ratio as JSON."""
-    payload = {
-        "settings": settings,
-        "results": [{**asdict(r), "peak_over_input": r.peak_over_input} for r in rows],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    """Rows (with their peak ratio) and settings as the benches' JSON."""
+    write_json(
+        path, settings, results=[{**asdict(r), "peak_over_input": r.peak_over_input} for r in rows]
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ Each tower is named after the backbone it belongs to (SigLIP serves both LLaVA b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ import torch
 
 from stop_eval.backbones.qwen.qwen2_5_vl import BACKBONE as QWEN2_5_VL
 from stop_eval.backbones.qwen.qwen3_vl import BACKBONE as QWEN3_VL
+from stop_qwen.checkpoints import load_json
 
 # (variant, frames, layers, device, dtype) -> one timed tower forward
 CaptureRunner = Callable[[str, int, int, str, torch.dtype], Callable[[], None]]
@@ -151,8 +151,7 @@ def qwen2_5_vl_runner(
 
 def qwen3_vl_8b() -> dict[str, Any]:
     """The Qwen3-VL-8B vision tower's config, from the bundled ``config.json``."""
-    path = QWEN3_VL.configs() / "config.json"
-    return json.loads(path.read_text(encoding="utf-8"))["vision_config"]
+    return load_json(QWEN3_VL.config_dir, "config.json")["vision_config"]
 
 
 def qwen3_vl_runner(

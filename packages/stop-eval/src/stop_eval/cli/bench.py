@@ -12,15 +12,6 @@ from pathlib import Path
 import torch
 
 from stop_core import VideoTokens
-from stop_core.benchmark import (
-    LEGEND,
-    add_prune_arguments,
-    apply_quick,
-    format_table,
-    run_from_args,
-    run_settings,
-    write_json,
-)
 from stop_eval.bench.capture import (
     add_capture_arguments,
     format_capture_table,
@@ -42,6 +33,15 @@ from stop_eval.bench.prefill.run import (
     plot_speedup,
 )
 from stop_eval.bench.prefill.run import run_from_args as run_prefill
+from stop_eval.bench.prune import (
+    LEGEND,
+    add_prune_arguments,
+    apply_quick,
+    format_table,
+    run_from_args,
+    run_settings,
+)
+from stop_eval.bench.report import write_json
 from stop_eval.bench.scaling import (
     add_scaling_arguments,
     format_scaling,
@@ -129,7 +129,7 @@ def run_prune(args: argparse.Namespace) -> None:
     print(format_table(rows))
     print(LEGEND)
     if args.out:
-        write_json(rows, Path(args.out), run_settings(args))
+        write_json(Path(args.out), run_settings(args), results=rows)
         print(f"wrote {args.out}")
     if not guarded:
         return
@@ -167,7 +167,9 @@ def run_command(args: argparse.Namespace) -> None:
         run = run_prefill(args)
         Console(width=180).print(format_prefill_table(run))
         if args.out:
-            write_json(run.rows, Path(args.out), {**run_settings(args), "inputs": run.inputs})
+            write_json(
+                Path(args.out), {**run_settings(args), "inputs": run.inputs}, results=run.rows
+            )
             print(f"wrote {args.out}")
         if args.plot:
             plot_speedup(run.rows, Path(args.plot))
@@ -186,5 +188,5 @@ def run_command(args: argparse.Namespace) -> None:
         timings = run_capture_benchmark(args)
         print(format_capture_table(timings))
         if args.out:
-            write_json(timings, Path(args.out), run_settings(args))
+            write_json(Path(args.out), run_settings(args), results=timings)
             print(f"wrote {args.out}")

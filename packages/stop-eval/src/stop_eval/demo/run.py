@@ -19,14 +19,13 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from stop_core import PruningConfig
+from stop_core import PAPER_METHODS, PruningConfig
 from stop_eval.backbones import get_backbone
 from stop_eval.demo.data import demo_questions
 from stop_eval.eval.model import VideoModel
 from stop_eval.media.video import load_video
 from stop_eval.progress import progress_bar
 
-DEMO_METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
 YESNO_SUFFIX = "\nPlease answer yes or no:"
 
 
@@ -102,7 +101,7 @@ def run_demo(
     variant: str,
     frames: int,
     max_new_tokens: int,
-    methods: tuple[str, ...] = DEMO_METHODS,
+    methods: tuple[str, ...] = PAPER_METHODS,
     random_weights: bool,
     console: Console | None = None,
 ) -> list[DemoRow]:

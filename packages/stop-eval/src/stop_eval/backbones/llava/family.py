@@ -152,6 +152,6 @@ class LlavaBackbone(Backbone):
 
     def demo_sinks(self) -> tuple[tuple[int, ...], int] | None:
         """The demo tower's planted sinks on its patch grid."""
-        from stop_eval.backbones.demo_model import DEMO_SIZE, SINK_PATCHES
+        from stop_eval.backbones.llava.demo import DEMO_SIZE, SINK_PATCHES
 
         return SINK_PATCHES, DEMO_SIZE // 14

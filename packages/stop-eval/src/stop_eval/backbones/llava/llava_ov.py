@@ -12,7 +12,7 @@ from stop_eval.backbones.llava.family import LlavaBackbone
 
 def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
     """The small random LLaVA-OneVision of the offline demo."""
-    from stop_eval.backbones.demo_model import build_demo_llava
+    from stop_eval.backbones.llava.demo import build_demo_llava
 
     return build_demo_llava(seed)
 

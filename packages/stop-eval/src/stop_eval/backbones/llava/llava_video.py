@@ -15,7 +15,7 @@ DEMO_LAYOUT = ("average", "grid")
 
 def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
     """The small random LLaVA-Video of the offline demo: 27 x 27 patches -> 13 x 13 + newlines."""
-    from stop_eval.backbones.demo_model import build_demo_llava
+    from stop_eval.backbones.llava.demo import build_demo_llava
 
     return build_demo_llava(seed, layout=DEMO_LAYOUT)
 

@@ -220,10 +220,9 @@ class QwenBackbone(Backbone):
 
     def configs(self) -> Path:
         """The package-data folder holding the reference checkpoint's configuration files."""
-        folder = Path(__file__).resolve().parents[2] / "data" / "hf-configs" / self.config_dir
-        if not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"missing packaged configuration folder {folder}")
-        return folder
+        from stop_qwen.checkpoints import checkpoint_dir
+
+        return checkpoint_dir(self.config_dir)
 
     def encode_tokens(
         self,

@@ -2,7 +2,7 @@
 
 The reference rule is the official evaluation's: ``nframes`` 32 and 4 to 256 merged tokens
 per frame (``min_pixels 4 * 28**2``, ``max_pixels 256 * 28**2``). ``inspect`` without
-``--model`` reads Qwen2.5-VL-7B-Instruct's own configuration from the package data.
+``--model`` reads Qwen2.5-VL-7B-Instruct's own configuration (bundled in ``stop_qwen.checkpoints``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import torch
 
 from stop_eval.backbones.qwen import inputs
 from stop_eval.backbones.qwen.family import QwenBackbone
+from stop_qwen.checkpoints import QWEN2_5_VL_7B
 
 
 def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
     """The small random Qwen2.5-VL of the offline demo."""
-    from stop_eval.backbones.demo_model import build_demo_qwen
+    from stop_eval.backbones.qwen.demo import build_demo_qwen2_5_vl
 
-    return build_demo_qwen(seed)
+    return build_demo_qwen2_5_vl(seed)
 
 
 BACKBONE = QwenBackbone(
@@ -35,5 +36,5 @@ BACKBONE = QwenBackbone(
     factor=28,
     min_pixels=4 * 28 * 28,
     max_pixels=256 * 28 * 28,
-    config_dir="Qwen2.5-VL-7B-Instruct",
+    config_dir=QWEN2_5_VL_7B,
 )

@@ -6,7 +6,7 @@ No official SToP evaluation exists for Qwen3-VL; its reference rule keeps Qwen2.
 processor rule instead (``inputs.qwen3_fixed_video``: its fps sampling and pixel
 budget, patch 16, merge 2). The SToP presets are Qwen2.5-VL's, which
 stop_core registers under this name. ``inspect`` without ``--model`` reads
-Qwen3-VL-8B-Instruct's own configuration from the package data.
+Qwen3-VL-8B-Instruct's own configuration (bundled in ``stop_qwen.checkpoints``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import torch
 
 from stop_eval.backbones.qwen import inputs
 from stop_eval.backbones.qwen.family import QwenBackbone
-
-CONFIG_DIR = "Qwen3-VL-8B-Instruct"
+from stop_qwen.checkpoints import QWEN3_VL_8B
 
 
 def build_demo(seed: int = 0) -> tuple[torch.nn.Module, Any]:
     """The real Qwen3-VL-8B-Instruct config scaled down, random weights, its real processor."""
-    from stop_eval.backbones.qwen.demo_qwen3_vl import build_demo_qwen3_vl
+    from stop_eval.backbones.qwen.demo import build_demo_qwen3_vl
 
     return build_demo_qwen3_vl(seed)
 
@@ -42,5 +41,5 @@ BACKBONE = QwenBackbone(
     factor=32,
     min_pixels=4 * 32 * 32,
     max_pixels=256 * 32 * 32,
-    config_dir=CONFIG_DIR,
+    config_dir=QWEN3_VL_8B,
 )

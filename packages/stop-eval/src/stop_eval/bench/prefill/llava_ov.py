@@ -17,86 +17,65 @@ from stop_eval.backbones.llava.llava_ov import BACKBONE as LLAVA_OV
 from stop_eval.bench.flops import capture_flops
 from stop_eval.bench.prefill.base import PrefillBench
 from stop_eval.bench.towers import SO400M
+from stop_llava.testing import LlavaSizes, llava_config, random_llava
 
 if TYPE_CHECKING:
     from stop_core.adapter import SampleAccounting
     from stop_eval.bench.prefill.base import PrefillSpec
 
 ALL_NEEDS = frozenset({"attention", "keys", "frame_embeddings"})
-SIZES: dict[str, dict[str, dict[str, int]]] = {
-    "tiny": {
-        "vision": {
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": 112,
-            "patch_size": 14,
-        },
-        "text": {
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "vocab_size": 512,
-        },
-    },
-    "0.5b": {  # LLaVA-OneVision-0.5B: SigLIP-so400m (26 layers as run) + Qwen2-0.5B
-        "vision": SO400M,
-        "text": {
-            "hidden_size": 896,
-            "intermediate_size": 4864,
-            "num_hidden_layers": 24,
-            "num_attention_heads": 14,
-            "num_key_value_heads": 2,
-            "vocab_size": 151936,
-        },
-    },
-    "7b": {  # LLaVA-OneVision-7B: SigLIP-so400m + Qwen2-7B (run it in bfloat16 on a CPU)
-        "vision": SO400M,
-        "text": {
-            "hidden_size": 3584,
-            "intermediate_size": 18944,
-            "num_hidden_layers": 28,
-            "num_attention_heads": 28,
-            "num_key_value_heads": 4,
-            "vocab_size": 152064,
-        },
-    },
+# SigLIP-so400m as LLaVA runs it (26 layers, no head), in stop_llava.testing's terms
+SO400M_SIZES = {
+    "image_size": SO400M["image_size"],
+    "patch_size": SO400M["patch_size"],
+    "vision_hidden": SO400M["hidden_size"],
+    "vision_intermediate": SO400M["intermediate_size"],
+    "vision_layers": SO400M["num_hidden_layers"],
+    "vision_heads": SO400M["num_attention_heads"],
+}
+# size preset -> (model sizes, vocabulary size)
+SIZES: dict[str, tuple[LlavaSizes, int]] = {
+    "tiny": (LlavaSizes(image_size=112), 512),
+    # LLaVA-OneVision-0.5B: SigLIP-so400m (26 layers as run) + Qwen2-0.5B
+    "0.5b": (
+        LlavaSizes(
+            **SO400M_SIZES,
+            text_hidden=896,
+            text_intermediate=4864,
+            text_layers=24,
+            text_heads=14,
+            text_kv_heads=2,
+        ),
+        151936,
+    ),
+    # LLaVA-OneVision-7B: SigLIP-so400m + Qwen2-7B (run it in bfloat16 on a CPU)
+    "7b": (
+        LlavaSizes(
+            **SO400M_SIZES,
+            text_hidden=3584,
+            text_intermediate=18944,
+            text_layers=28,
+            text_heads=28,
+            text_kv_heads=4,
+        ),
+        152064,
+    ),
 }
 
 
 def build_model(size: str, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
-    """A random-weight LLaVA-OneVision model of the given size preset, created in ``dtype``.
+    """A random-weight LLaVA-OneVision of the given size preset, created directly in ``dtype``.
 
-    Created directly in ``dtype`` (not cast afterwards) so a 7B model never exists in float32.
+    The last two ids of the vocabulary are the image and video placeholders; no end-of-sequence
+    id, so ``generate`` produces exactly the tokens asked for.
     """
-    from transformers import (
-        LlavaOnevisionConfig,
-        LlavaOnevisionForConditionalGeneration,
-        Qwen2Config,
-        SiglipVisionConfig,
-    )
-
     if size not in SIZES:
         raise ValueError(f"unknown LLaVA-OneVision size {size!r}; known: {sorted(SIZES)}")
-    torch.manual_seed(seed)
-    preset = SIZES[size]
-    image = preset["vision"]["image_size"]
-    cfg = LlavaOnevisionConfig(
-        vision_config=SiglipVisionConfig(**preset["vision"], vision_use_head=False),
-        text_config=Qwen2Config(**preset["text"]),
-        image_token_index=preset["text"]["vocab_size"] - 2,
-        video_token_index=preset["text"]["vocab_size"] - 1,
-        vision_feature_layer=-1,
-        vision_feature_select_strategy="full",
-        image_grid_pinpoints=[[image, image]],
+    sizes, vocab = SIZES[size]
+    config = llava_config(
+        sizes, vocab_size=vocab, image_token_id=vocab - 2, video_token_id=vocab - 1
     )
-    model = LlavaOnevisionForConditionalGeneration._from_config(cfg, dtype=dtype).eval()
-    model.generation_config.pad_token_id = 0
-    model.generation_config.eos_token_id = None
-    return model
+    return random_llava(config, seed=seed, dtype=dtype, pad_token_id=0, eos_token_id=None)
 
 
 class LlavaPrefillSession:

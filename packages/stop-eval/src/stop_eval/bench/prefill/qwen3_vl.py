@@ -1,6 +1,6 @@
 """``stop-bench prefill`` on Qwen3-VL: random weights at the real 8B sizes, one random video.
 
-Sizes: ``8b`` is Qwen3-VL-8B-Instruct's own ``config.json`` (bundled in the package data),
+Sizes: ``8b`` is Qwen3-VL-8B-Instruct's own ``config.json`` (bundled in ``stop_qwen.checkpoints``),
 built directly in the run dtype on the run device (no float32 copy); ``tiny`` is the demo's
 scaled-down config of the same structure (deepstack, interleaved M-RoPE), for tests.
 
@@ -41,22 +41,18 @@ def model_config(size: str) -> Any:  # noqa: ANN401 - a transformers Qwen3VLConf
     """The ``Qwen3VLConfig`` of a size preset, read from the bundled checkpoint config."""
     from transformers import Qwen3VLConfig
 
-    from stop_eval.backbones.qwen.demo_qwen3_vl import (
-        CONFIG_DIR,
-        Qwen3VLSizes,
-        load_json,
-        qwen3_vl_tokenizer,
-        scaled_config,
-    )
+    from stop_eval.backbones.qwen.demo import qwen3_vl_demo_tokenizer
+    from stop_qwen.checkpoints import QWEN3_VL_8B, load_json
+    from stop_qwen.testing import Qwen3VLSizes, scaled_config
 
-    real = load_json(CONFIG_DIR, "config.json")
+    real = load_json(QWEN3_VL_8B, "config.json")
     if size == "8b":
         real.pop("dtype", None)
         real.pop("torch_dtype", None)
         real["text_config"].pop("dtype", None)
         return Qwen3VLConfig.from_dict(real)
     if size == "tiny":
-        return scaled_config(real, qwen3_vl_tokenizer(), Qwen3VLSizes())
+        return scaled_config(real, qwen3_vl_demo_tokenizer(), Qwen3VLSizes())
     raise ValueError(f"unknown Qwen3-VL size {size!r}; known: {list(SIZES)}")
 
 

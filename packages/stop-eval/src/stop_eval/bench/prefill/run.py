@@ -22,14 +22,14 @@ from typing import Any
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from stop_core import PruningConfig
+from stop_core import PAPER_METHODS, PruningConfig
 from stop_eval.backbones import DEFAULT_BACKBONE, get_backbone
 from stop_eval.bench.flops import decoder_shape, prefill_flops
 from stop_eval.bench.prefill.base import PrefillSpec
 from stop_eval.bench.prefill.registry import prefill_backbones, prefill_bench, prefill_sizes
 from stop_eval.progress import track
 
-METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
+METHODS: tuple[str, ...] = PAPER_METHODS
 RETENTIONS: tuple[float, ...] = (0.25, 0.15, 0.1)
 
 

@@ -1,35 +1,27 @@
-"""Latency of ``prune`` per method at model-sized shapes (``python -m stop_core.benchmark``).
+"""``stop-bench prune``: latency of ``stop_core.prune`` per method at model-sized shapes.
 
 Inputs are random tensors shaped like a backbone's pooled video tokens (laid out channel-major,
 as LLaVA's bilinear pooling leaves them, unless ``layout="contiguous"``), or a video the caller
 builds per width (``make_tokens``); each setting is timed with ``time.perf_counter`` (CUDA:
 synchronised) after one warm-up call, median of ``repeats``. One more call is counted
-(``stop_core.probe``): aten ops and host synchronisations per call.
+(``stop_core.testing.count_ops``): aten ops and host synchronisations per call.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from stop_core.api import prune
-from stop_core.config import PruningConfig
-from stop_core.probe import OpCounts, count_ops
-from stop_core.registry import available_methods
-from stop_core.tokens import VideoTokens
-
-PAPER_METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
-LAYOUTS: tuple[str, ...] = ("pooled", "contiguous")
+from stop_core import PruningConfig, VideoTokens, available_methods, prune
+from stop_core.testing import LAYOUTS, OpCounts, count_ops, synthetic_tokens
+from stop_eval.bench.report import Column, text_table
 
 
 @dataclass(frozen=True)
@@ -53,50 +45,6 @@ class PruneTiming:
     ops: int = 0
     variant: str = "reference"
     layout: str = "pooled"
-
-
-def synthetic_tokens(
-    frames: int,
-    grid: tuple[int, int],
-    hidden: int,
-    *,
-    seed: int = 0,
-    scenes: int = 4,
-    dtype: torch.dtype = torch.float32,
-    device: str = "cpu",
-    layout: str = "contiguous",
-) -> VideoTokens:
-    """Random pooled tokens shaped like a backbone's output, with video-like structure.
-
-    The video has ``scenes`` scenes of consecutive frames (tokens = scene content + small
-    per-frame change, frame embeddings likewise) and four persistent attention sinks;
-    ``layout="pooled"`` stores the features channel-major, as a pooling's output is.
-    """
-    g = torch.Generator().manual_seed(seed)
-    s = grid[0] * grid[1]
-    scene_of = torch.arange(frames) * scenes // max(frames, 1)
-    logits = torch.randn(frames, s, generator=g)
-    logits[:, torch.randperm(s, generator=g)[:4]] += 4.0  # planted sinks
-    content = torch.randn(scenes, s, hidden, generator=g)
-    feats = content[scene_of] + 0.3 * torch.randn(frames, s, hidden, generator=g)
-    scene_emb = torch.randn(scenes, 1152, generator=g)
-    emb = scene_emb[scene_of] + 0.1 * torch.randn(frames, 1152, generator=g)
-    return VideoTokens(
-        features=with_layout(feats.to(device=device, dtype=dtype), layout),
-        attention=torch.softmax(logits, dim=-1).to(device),
-        keys=torch.randn(frames, s, 72, generator=g).to(device),
-        frame_embeddings=emb.to(device),
-        grid=grid,
-    )
-
-
-def with_layout(features: torch.Tensor, layout: str) -> torch.Tensor:
-    """``features [T, S, D]`` token-major (``contiguous``) or channel-major (``pooled``)."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {list(LAYOUTS)}, got {layout!r}")
-    if layout == "contiguous":
-        return features.contiguous()
-    return features.transpose(1, 2).contiguous().transpose(1, 2)
 
 
 def time_prune(
@@ -215,56 +163,23 @@ def run_prune_benchmark(
     return rows
 
 
-def environment() -> dict[str, str | int]:
-    """Versions and machine facts stored next to every benchmark result."""
-    return {
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or "unknown",
-        "cpu_threads_available": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
-    }
+PRUNE_COLUMNS: tuple[Column, ...] = (
+    Column("method", "<10", lambda r: r.method),
+    Column("variant", "<9", lambda r: r.variant),
+    Column("SToP", "<5", lambda r: "on" if r.use_stop else "off"),
+    Column("D", ">5", lambda r: r.hidden),
+    Column("thr", ">3", lambda r: r.threads),
+    Column("kept", ">5", lambda r: r.kept),
+    Column("median ms", ">10.2f", lambda r: r.median_ms),
+    Column("min ms", ">8.2f", lambda r: r.min_ms),
+    Column("syncs", ">6", lambda r: r.syncs),
+    Column("ops", ">6", lambda r: r.ops),
+)
 
 
 def format_table(rows: list[PruneTiming]) -> str:
     """One line per setting: latency median and min (ms), host syncs and aten ops per call."""
-    head = (
-        f"{'method':<10} {'variant':<9} {'SToP':<5} {'D':>5} {'thr':>3} {'kept':>5} "
-        f"{'median ms':>10} {'min ms':>8} {'syncs':>6} {'ops':>6}"
-    )
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(
-            f"{r.method:<10} {r.variant:<9} {'on' if r.use_stop else 'off':<5} {r.hidden:>5} "
-            f"{r.threads:>3} "
-            f"{r.kept:>5} {r.median_ms:>10.2f} {r.min_ms:>8.2f} {r.syncs:>6} {r.ops:>6}"
-        )
-    return "\n".join(lines)
-
-
-def write_json(rows: Sequence[Any], path: Path, settings: dict[str, Any] | None = None) -> None:
-    """Write dataclass rows as ``{"environment", "settings" (the options run), "results"}``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "environment": environment(),
-        "settings": settings or {},
-        "results": [asdict(r) for r in rows],
-    }
-    path.write_text(json.dumps(payload, indent=2))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry: time ``prune`` and print a table (and JSON with ``--out``)."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    add_prune_arguments(parser)
-    args = apply_quick(parser.parse_args(argv))
-    rows = run_from_args(args)
-    print(format_table(rows))
-    print(LEGEND)
-    if args.out:
-        write_json(rows, Path(args.out), run_settings(args))
-        print(f"wrote {args.out}")
+    return text_table(PRUNE_COLUMNS, rows)
 
 
 def run_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -339,7 +254,3 @@ def run_from_args(
         layout=args.layout,
         make_tokens=make_tokens,
     )
-
-
-if __name__ == "__main__":
-    main()

@@ -1,10 +1,9 @@
-"""The Qwen3-VL demo: the real Qwen3-VL-8B-Instruct config scaled down, with random weights.
+"""Tiny random Qwen3-VL models: the real Qwen3-VL-8B-Instruct config scaled down.
 
-The bundled config files (``data/hf-configs/Qwen3-VL-8B-Instruct``) are the checkpoint's own;
-``scaled_config`` keeps their structure (deepstack mergers, interleaved M-RoPE, patch 16,
-merge 2, timestamps) and shrinks only the sizes, so the demo and the stop-qwen tests exercise
-the same code paths as the 8B model. The tokenizer is ``demo_tokenizer`` plus Qwen3's extra
-special tokens; answers are gibberish, the demo only shows the pruning machinery.
+The bundled config files (``stop_qwen.checkpoints``) are the checkpoint's own; ``scaled_config``
+keeps their structure (deepstack mergers, interleaved M-RoPE, patch 16, merge 2, timestamps)
+and shrinks only the sizes (``Qwen3VLSizes``), so tests and the offline demo exercise the same
+code paths as the 8B model. The tokenizer is a trained one plus Qwen3's extra special tokens.
 """
 
 from __future__ import annotations
@@ -18,10 +17,10 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerFast
 
-from stop_eval.backbones.demo_model import demo_tokenizer
+from stop_qwen.checkpoints import QWEN3_VL_8B, checkpoint_dir
+from stop_qwen.testing.tokenizer import train_tokenizer
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "data" / "hf-configs" / "Qwen3-VL-8B-Instruct"
-# Qwen3's special tokens beyond the ones demo_tokenizer already has.
+# Qwen3's special tokens beyond the ones train_tokenizer has.
 QWEN3_EXTRA_SPECIALS = (
     "<|endoftext|>",
     "<|vision_pad|>",
@@ -30,7 +29,6 @@ QWEN3_EXTRA_SPECIALS = (
     "<think>",
     "</think>",
 )
-DEMO_FRAME_SIDE = 224  # 14 x 14 patches of 16 px -> 7 x 7 merged tokens per temporal group
 
 
 @dataclass(frozen=True)
@@ -50,9 +48,9 @@ class Qwen3VLSizes:
     head_dim: int = 32
 
 
-def qwen3_vl_tokenizer() -> PreTrainedTokenizerFast:
-    """``demo_tokenizer`` with Qwen3's extra specials; pad ``<|endoftext|>`` as in Qwen3."""
-    tok = demo_tokenizer()
+def qwen3_vl_tokenizer(base: PreTrainedTokenizerFast | None = None) -> PreTrainedTokenizerFast:
+    """``base`` (default ``train_tokenizer()``) plus Qwen3's specials, pad ``<|endoftext|>``."""
+    tok = base if base is not None else train_tokenizer()
     tok.add_tokens(list(QWEN3_EXTRA_SPECIALS), special_tokens=True)
     tok.pad_token = "<|endoftext|>"
     return tok
@@ -173,8 +171,10 @@ def qwen3_vl_processor(config_dir: Path, tok: PreTrainedTokenizerFast, frame_pix
     )
 
 
-def build_demo_qwen3_vl(seed: int = 0) -> tuple[torch.nn.Module, Any]:
-    """A small random Qwen3-VL (vision 4 blocks, deepstack on 2, text 4 layers) and processor."""
-    tok = qwen3_vl_tokenizer()
-    model = random_qwen3_vl(CONFIG_DIR, tok, Qwen3VLSizes(), seed)
-    return model, qwen3_vl_processor(CONFIG_DIR, tok, DEMO_FRAME_SIDE * DEMO_FRAME_SIDE)
+def tiny_qwen3_vl(
+    tok: PreTrainedTokenizerFast,
+    sizes: Qwen3VLSizes = Qwen3VLSizes(),  # noqa: B008 - a frozen dataclass
+    seed: int = 0,
+) -> torch.nn.Module:
+    """``random_qwen3_vl`` of the bundled Qwen3-VL-8B-Instruct config at ``sizes``."""
+    return random_qwen3_vl(checkpoint_dir(QWEN3_VL_8B), tok, sizes, seed)

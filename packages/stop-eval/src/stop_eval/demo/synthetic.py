@@ -1,4 +1,4 @@
-"""Offline demo of SToP on synthetic video tokens with planted sink positions.
+"""SToP on synthetic video tokens with planted sinks (``python -m stop_eval.demo.synthetic``).
 
 Prunes a random 32-frame, 14x14-token video whose attention has four persistent sinks with
 every method, SToP off and on, and prints how many kept tokens sit on a sink.
@@ -10,11 +10,7 @@ import argparse
 
 import torch
 
-from stop_core.api import prune
-from stop_core.benchmark import PAPER_METHODS
-from stop_core.config import PruningConfig
-from stop_core.sink import sink_score
-from stop_core.tokens import VideoTokens
+from stop_core import PAPER_METHODS, PruningConfig, VideoTokens, prune, sink_score
 
 
 def planted_sink_video(

@@ -1,4 +1,4 @@
-"""The offline Qwen3-VL demo builder: the real config's structure, scaled down, runs SToP."""
+"""``stop_qwen.testing``'s Qwen3-VL: the real 8B config's structure at small sizes, runs SToP."""
 
 from __future__ import annotations
 
@@ -6,29 +6,39 @@ import json
 
 import pytest
 import torch
-from qwen3_testkit import FIXTURE, synthetic_video
+from qwen3_testkit import CONFIGS, synthetic_video
+from transformers import AutoConfig
 
 from stop_core import PruningConfig
-from stop_eval.backbones.qwen import demo_qwen3_vl
 from stop_qwen import Qwen3VLStopAdapter, stop_pruning
+from stop_qwen.testing import (
+    Qwen3VLSizes,
+    qwen3_vl_processor,
+    qwen3_vl_tokenizer,
+    scale_mrope_section,
+    tiny_qwen3_vl,
+)
 
 
-def test_bundled_configs_are_the_checkpoint_files() -> None:
-    for name in ("config.json", "preprocessor_config.json", "video_preprocessor_config.json"):
-        bundled = json.loads((demo_qwen3_vl.CONFIG_DIR / name).read_text())
-        assert bundled == json.loads((FIXTURE / name).read_text())
+def test_bundled_config_is_a_qwen3_vl_checkpoint_config() -> None:
+    config = AutoConfig.from_pretrained(CONFIGS)
+    assert type(config).__name__ == "Qwen3VLConfig"
+    assert list(config.vision_config.deepstack_visual_indexes) == [8, 16, 24]
+    assert (config.vision_config.patch_size, config.vision_config.spatial_merge_size) == (16, 2)
 
 
 def test_scale_mrope_section() -> None:
-    assert demo_qwen3_vl.scale_mrope_section([24, 20, 20], 16) == [6, 5, 5]
-    assert demo_qwen3_vl.scale_mrope_section([24, 20, 20], 64) == [24, 20, 20]
+    assert scale_mrope_section([24, 20, 20], 16) == [6, 5, 5]
+    assert scale_mrope_section([24, 20, 20], 64) == [24, 20, 20]
     with pytest.raises(ValueError, match="head_dim 4 is too small"):
-        demo_qwen3_vl.scale_mrope_section([24, 20, 20], 2)
+        scale_mrope_section([24, 20, 20], 2)
 
 
-def test_demo_model_keeps_the_structure_and_runs_stop() -> None:
-    model, processor = demo_qwen3_vl.build_demo_qwen3_vl(seed=0)
-    real = json.loads((FIXTURE / "config.json").read_text())
+def test_scaled_model_keeps_the_structure_and_runs_stop() -> None:
+    tok = qwen3_vl_tokenizer()
+    model = tiny_qwen3_vl(tok, Qwen3VLSizes(), seed=0)  # 4 vision blocks, deepstack on 1 and 2
+    processor = qwen3_vl_processor(CONFIGS, tok, 224 * 224)
+    real = json.loads((CONFIGS / "config.json").read_text())
     vision, text = model.config.vision_config, model.config.text_config
     assert type(model).__name__ == "Qwen3VLForConditionalGeneration"
     assert list(vision.deepstack_visual_indexes) == [1, 2]
