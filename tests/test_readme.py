@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stop_eval.support import END, START, embed, support_table
+from stop_eval.backbones.support import END, START, embed, support_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_support_table_is_current() -> None:
     text = README.read_text()
-    assert embed(text) == text, "README support table is stale: run python -m stop_eval.support"
+    assert embed(text) == text, (
+        "README support table is stale: run python -m stop_eval.backbones.support"
+    )
     assert support_table() in text
 
 

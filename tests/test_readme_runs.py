@@ -33,7 +33,7 @@ def python_blocks() -> list[str]:
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny LLaVA-OneVision on disk: config, weights, processor with a chat template."""
-    from stop_eval.demo_model import build_demo_llava
+    from stop_eval.backbones.llava.demo import build_demo_llava
 
     model, processor = build_demo_llava(0)
     processor.chat_template = CHATML

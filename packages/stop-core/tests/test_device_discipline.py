@@ -12,10 +12,9 @@ import pytest
 import torch
 
 from stop_core import PruningConfig, prune
-from stop_core.benchmark import synthetic_tokens
 from stop_core.ops import density_knn
-from stop_core.probe import FakeDevice
 from stop_core.registry import available_methods
+from stop_core.testing import FakeDevice, synthetic_tokens
 
 METHODS = available_methods()
 # HoliTom's window DP runs on the host by design: one [T-1, T] count matrix per call.

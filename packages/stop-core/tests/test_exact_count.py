@@ -15,8 +15,8 @@ from test_sync_count import scene_tokens, syncs
 
 from stop_core import PruningConfig, VideoTokens, available_methods, planned_tokens, prune
 from stop_core.count_fit import fit_to_count
-from stop_core.probe import FakeDevice, count_ops
 from stop_core.sink import sink_score
+from stop_core.testing import FakeDevice, count_ops
 
 METHODS = available_methods()
 CONTENT_DEPENDENT = ("fastvid", "holitom", "flashvid")

@@ -1,7 +1,7 @@
 """Host synchronisations per ``prune`` call grow with segments, never with frames or tokens.
 
 A CUDA stream stalls at every ``.item()``/``.tolist()``/``nonzero``/mask index: counted on the
-CPU by ``stop_core.probe`` at the aten level, on a video whose scenes (and so segments) stay
+CPU by ``stop_core.testing`` at the aten level, on a video whose scenes (and so segments) stay
 the same while the tokens per frame grow 4x, or while the frames double.
 """
 
@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from stop_core import PruningConfig, VideoTokens, prune
-from stop_core.probe import count_ops
 from stop_core.registry import available_methods
+from stop_core.testing import count_ops
 
 
 def scene_tokens(frames: int, side: int, scenes: int = 4, d: int = 16) -> VideoTokens:

@@ -13,10 +13,10 @@ import torch
 
 import stop_eval
 from stop_eval.backbones import available_backbones, get_backbone, register_backbone, registry
-from stop_eval.cli import build_parser
-from stop_eval.run_config import default_max_new_tokens, make_config
-from stop_eval.support import support_table
-from stop_eval.visualize import build_parser as visualize_parser
+from stop_eval.backbones.support import support_table
+from stop_eval.cli.run import build_parser
+from stop_eval.cli.visualize import build_parser as visualize_parser
+from stop_eval.eval.run_config import default_max_new_tokens, make_config
 
 SOURCE = Path(stop_eval.__file__).parent
 KNOWN = (
@@ -25,8 +25,11 @@ KNOWN = (
     "qwen2_5_vl",
     "qwen3_vl",
 )  # the built-in backbones, as users type them
-# the backbone modules and their registration are the only files that may name a backbone
-ALLOWED = {f"backbones/{name}.py" for name in KNOWN} | {"backbones/__init__.py"}
+# the backbone modules (backbones/<family>/<name>.py) and their registration are the only
+# files that may name a backbone
+ALLOWED = {
+    str(p.relative_to(SOURCE)) for p in (SOURCE / "backbones").rglob("*.py") if p.stem in KNOWN
+} | {"backbones/__init__.py"}
 
 
 def literal_mentions(text: str, names: tuple[str, ...]) -> list[tuple[int, str]]:
@@ -42,6 +45,7 @@ def literal_mentions(text: str, names: tuple[str, ...]) -> list[tuple[int, str]]
 
 def test_builtin_backbones_are_registered_in_order() -> None:
     assert available_backbones()[: len(KNOWN)] == KNOWN
+    assert len(ALLOWED) == len(KNOWN) + 1  # every built-in entry has its own module
 
 
 def test_no_backbone_name_literal_outside_the_backbone_modules() -> None:
@@ -57,7 +61,7 @@ def test_no_backbone_name_literal_outside_the_backbone_modules() -> None:
 
 
 def test_the_literal_scan_finds_planted_names_but_not_identifiers() -> None:
-    text = (SOURCE / "cli.py").read_text()
+    text = (SOURCE / "cli" / "run.py").read_text()
     end = len(text.splitlines())
     planted = text + 'X = "qwen2_5_vl"  # see llava_video\nllava_ov = f"{y}_qwen2_5_vlx"\n'
     assert literal_mentions(text, KNOWN) == []
@@ -172,12 +176,14 @@ def test_qwen3_vl_offline_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
         assert 0 < kept < before
 
 
-def test_capture_bench_towers_come_from_the_registry() -> None:
-    from stop_eval.bench_capture import run_variant, towers
+def test_capture_bench_towers_are_named_after_registered_backbones() -> None:
+    from stop_eval.bench.capture import run_variant
+    from stop_eval.bench.towers import tower_bench, towers
 
     assert towers() == ("siglip", "qwen2_5_vl", "qwen3_vl")
-    bench = get_backbone("qwen3_vl").capture_bench
-    assert bench is not None and (bench.hidden, bench.layers) == (1152, 27)  # Qwen3-VL-8B
+    assert set(towers()[1:]) <= set(available_backbones())
+    bench = tower_bench("qwen3_vl")
+    assert (bench.hidden, bench.layers) == (1152, 27)  # Qwen3-VL-8B
     for variant in ("tower", "hooks"):
         row = run_variant("qwen3_vl", variant, 2, 2, 1, "cpu", torch.float32)
         assert (row.tower, row.variant, row.hidden, len(row.runs_s)) == (

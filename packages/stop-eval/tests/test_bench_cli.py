@@ -2,7 +2,7 @@
 
 import json
 
-from stop_eval.bench_cli import main
+from stop_eval.cli.bench import main
 
 
 def test_prune_bench_writes_json(tmp_path, capsys) -> None:
@@ -67,7 +67,7 @@ def test_capture_bench_runs_each_variant(tmp_path, capsys) -> None:
 
 
 def test_prefill_backbone_option_defaults_to_llava_ov() -> None:
-    from stop_eval.bench_cli import build_parser
+    from stop_eval.cli.bench import build_parser
 
     parser = build_parser()
     args = parser.parse_args(["prefill"])

@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from stop_eval.bench_cli import main
-from stop_eval.bench_gpu import NO_CUDA_LINE
+from stop_eval.bench.gpu import NO_CUDA_LINE
+from stop_eval.cli.bench import main
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
@@ -45,7 +45,7 @@ def test_prune_bench_reports_syncs_and_ops(tmp_path, capsys) -> None:
 
 def test_gpu_check_machinery_runs_on_the_cpu() -> None:
     """The comparison and the adapter timing, pointed at the CPU (no GPU needed)."""
-    from stop_eval.bench_gpu import check_methods, format_adapters, format_checks, time_adapters
+    from stop_eval.bench.gpu import check_methods, format_adapters, format_checks, time_adapters
 
     checks = check_methods(4, (4, 4), 8, 0.25, device="cpu")
     assert {c.method for c in checks} >= {"visionzip", "fastvid", "holitom", "flashvid"}

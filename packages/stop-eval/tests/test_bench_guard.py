@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from stop_core.benchmark import PruneTiming
-from stop_eval.bench_cli import main
-from stop_eval.bench_guard import TOLERANCE, compare, load_baseline, setting_key
+from stop_eval.bench.guard import TOLERANCE, compare, load_baseline, setting_key
+from stop_eval.bench.prune import PruneTiming
+from stop_eval.cli.bench import main
 
 TINY = [
     "prune",
@@ -127,7 +127,7 @@ def test_golden_inputs_are_pooled_as_the_official_code_pooled_them() -> None:
     """Attention and keys against the official pooling's own output (``pooled_D64.pt``)."""
     import torch
 
-    from stop_eval.bench_golden import golden_style_tokens
+    from stop_eval.bench.golden import golden_style_tokens
 
     tokens = golden_style_tokens(GOLDEN / "inputs_D64.pt", 96)
     official = torch.load(GOLDEN / "pooled_D64.pt", weights_only=True)

@@ -10,8 +10,8 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
-from stop_eval.bench_cli import main
-from stop_eval.flops import DecoderShape, capture_flops, decoder_shape, prefill_flops
+from stop_eval.bench.flops import DecoderShape, capture_flops, decoder_shape, prefill_flops
+from stop_eval.cli.bench import main
 from stop_llava import attention_received
 
 
@@ -32,7 +32,7 @@ def test_capture_flops_hand_count_and_torch_count() -> None:
 
 
 def test_step_clock_rates_decode_steps_only() -> None:
-    from stop_eval.bench_prefill import StepClock
+    from stop_eval.bench.prefill.run import StepClock
 
     clock = StepClock(torch.device("cpu"))
     scores = torch.zeros(1, 4)

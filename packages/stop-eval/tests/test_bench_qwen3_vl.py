@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-import stop_eval
 from stop_core import PruningConfig
-from stop_eval.backbones import get_backbone
-from stop_eval.backbones.base import PrefillSpec
-from stop_eval.backbones.qwen3_vl import CAPTURE_SIDE
-from stop_eval.bench_capture import run_variant, towers
-from stop_eval.bench_cli import main
-from stop_eval.bench_prefill_qwen3_vl import Qwen3VLPrefillSession, frame_side, model_config
+from stop_eval.bench.capture import run_variant
+from stop_eval.bench.prefill.base import PrefillSpec
+from stop_eval.bench.prefill.qwen3_vl import Qwen3VLPrefillSession, frame_side, model_config
+from stop_eval.bench.towers import QWEN3_VL_SIDE, tower_bench, towers
+from stop_eval.cli.bench import main
 from stop_qwen import make_adapter
+from stop_qwen.checkpoints import checkpoint_dir
 
-CONFIG = Path(stop_eval.__file__).parent / "data" / "hf-configs" / "Qwen3-VL-8B-Instruct"
+CONFIG = checkpoint_dir("Qwen3-VL-8B-Instruct")
 
 
 def real_config() -> dict:
@@ -138,13 +136,13 @@ def test_prefill_rejects_sizes_and_options_of_other_backbones(capsys) -> None:
 
 def test_capture_bench_qwen3_vl_tower_is_the_8b_tower_at_the_reference_cap() -> None:
     # running it is tested with the registry (test_backbones); here: its sizes and frame
-    bench = get_backbone("qwen3_vl").capture_bench
+    bench = tower_bench("qwen3_vl")
     vision = real_config()["vision_config"]
     assert "qwen3_vl" in towers()
     assert (bench.hidden, bench.layers) == (vision["hidden_size"], vision["depth"]) == (1152, 27)
     assert bench.variants == ("tower", "hooks")
     # 32 patches of 16 px per side = 512 px, 2 x 2 merged: 256 tokens per temporal group
-    assert CAPTURE_SIDE * vision["patch_size"] == frame_side("8b", "qwen3_vl") == 512
-    assert (CAPTURE_SIDE // vision["spatial_merge_size"]) ** 2 == 256
+    assert QWEN3_VL_SIDE * vision["patch_size"] == frame_side("8b", "qwen3_vl") == 512
+    assert (QWEN3_VL_SIDE // vision["spatial_merge_size"]) ** 2 == 256
     row = run_variant("qwen3_vl", "hooks", 2, 1, 1, "cpu", torch.float32)
     assert (row.tower, row.variant, row.layers, row.hidden) == ("qwen3_vl", "hooks", 1, 1152)

@@ -251,7 +251,7 @@ def test_malformed_parquet_rows(tmp_path):
 
 
 def test_failed_pair_judgement_becomes_error_records(root):
-    from stop_eval.judge import JudgeError
+    from stop_eval.benchmarks.judge import JudgeError
 
     class FailingPairs(FakeJudge):
         def complete(self, messages, model):

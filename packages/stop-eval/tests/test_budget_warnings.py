@@ -23,8 +23,8 @@ from qwen_vl_utils import smart_resize
 
 from stop_eval.backbones import get_backbone
 from stop_eval.cli import main
-from stop_eval.models import TokenBudgetWarning
-from stop_eval.video import load_video
+from stop_eval.eval.model import TokenBudgetWarning
+from stop_eval.media.video import load_video
 
 FRAMES = 4
 H, W = 720, 1280

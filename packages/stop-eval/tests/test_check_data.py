@@ -22,8 +22,9 @@ from PIL import Image
 from stop_eval.benchmarks import get_benchmark, resolve_root
 from stop_eval.benchmarks.mlvu import TASK_FILES
 from stop_eval.benchmarks.mvbench import TASKS
-from stop_eval.check_data import check_data_root, main
-from stop_eval.demo_data import bouncing_ball, write_clip
+from stop_eval.cli.check import main
+from stop_eval.demo.data import bouncing_ball, write_clip
+from stop_eval.eval.data_check import check_data_root
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +291,7 @@ def test_check_imports_no_model_code(tmp_path, clip):
 
     write_mlvu(tmp_path, clip)
     code = (
-        "import sys; from stop_eval.check_data import check_data_root; "
+        "import sys; from stop_eval.eval.data_check import check_data_root; "
         f"assert check_data_root('mlvu', {str(tmp_path)!r}).items == 7; "
         "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
     )

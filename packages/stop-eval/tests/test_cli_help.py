@@ -8,11 +8,13 @@ import re
 
 import pytest
 
-from stop_eval import bench_cli, cli, download, inspect_inputs, visualize
+from stop_eval import cli
+from stop_eval.cli import bench as bench_cli
+from stop_eval.cli import download, inspect, run, visualize
 
 PARSERS = {
-    "stop-eval": cli.build_parser,
-    "stop-eval inspect": inspect_inputs.build_parser,
+    "stop-eval": run.build_parser,
+    "stop-eval inspect": inspect.build_parser,
     "stop-eval visualize": visualize.build_parser,
 }
 

@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from stop_eval.cli import main
-from stop_eval.demo_data import bouncing_ball, moving_square, write_clip
+from stop_eval.demo.data import bouncing_ball, moving_square, write_clip
 
 OPTIONS = [f"{c}. option {c}" for c in "ABCD"]
 

@@ -8,8 +8,8 @@ import pytest
 
 from stop_eval.backbones import get_backbone
 from stop_eval.cli import main
-from stop_eval.demo_data import demo_questions
-from stop_eval.demo_run import run_demo
+from stop_eval.demo.data import demo_questions
+from stop_eval.demo.run import run_demo
 
 FRAMES = 2
 RETENTION = 0.1
@@ -97,3 +97,17 @@ def test_demo_progress_leaves_no_trace_outside_a_terminal(capsys) -> None:
         random_weights=True,
     )
     assert capsys.readouterr().err == ""
+
+
+def test_synthetic_demo_finds_its_planted_sinks(capsys: pytest.CaptureFixture[str]) -> None:
+    from stop_core import PAPER_METHODS
+    from stop_eval.demo.synthetic import main, planted_sink_video
+
+    _, sinks = planted_sink_video()
+    planted = sorted(sinks.tolist())
+    main(["--retention", "0.1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"planted sinks at positions {planted}; sink score top-4: {planted}"
+    rows = [line.split() for line in lines[2:]]
+    assert [(r[0], r[1]) for r in rows] == [(m, s) for m in PAPER_METHODS for s in ("off", "on")]
+    assert all(0 <= int(r[-1]) <= int(r[-2]) for r in rows)  # tokens on sinks <= tokens kept

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stop_eval.download import DownloadError, Fetcher, download, http_get, hub_get
+from stop_eval.media.download import DownloadError, Fetcher, download, http_get, hub_get
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> None:

@@ -57,6 +57,6 @@ def test_light_commands_skip_heavy_imports(argv: list[str], code: int) -> None:
 
 
 def test_list_still_reports_every_adapter() -> None:
-    from stop_eval.support import supported_backbones
+    from stop_eval.backbones.support import supported_backbones
 
     assert all(supported_backbones().values())

@@ -89,7 +89,7 @@ def test_silent_hub_times_out_in_one_line(tmp_path: Path, silent_hub: str) -> No
 
 @pytest.mark.parametrize("command", ["inspect", "visualize"])
 def test_inspect_and_visualize_say_the_same(tmp_path: Path, command: str) -> None:
-    from stop_eval.demo_data import moving_square, write_clip
+    from stop_eval.demo.data import moving_square, write_clip
 
     clip = tmp_path / "clip.mp4"
     write_clip(clip, moving_square, frames=4)
@@ -100,7 +100,7 @@ def test_inspect_and_visualize_say_the_same(tmp_path: Path, command: str) -> Non
 
 
 def test_local_folder_errors(tmp_path: Path) -> None:
-    from stop_eval.hub import ModelLoadError, check_model_source
+    from stop_eval.media.hub import ModelLoadError, check_model_source
 
     with pytest.raises(ModelLoadError, match="not found"):
         check_model_source(str(tmp_path / "missing-checkpoint"))

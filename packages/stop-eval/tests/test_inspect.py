@@ -20,6 +20,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from stop_eval.cli import main
+from stop_qwen.checkpoints import checkpoint_dir
 
 FRAMES, FPS = 40, 25
 
@@ -150,7 +151,7 @@ def test_save_inputs_roundtrip_qwen(
 ) -> None:
     from transformers import Qwen2VLVideoProcessor
 
-    from stop_eval.official_inputs import qwen_video
+    from stop_eval.backbones.qwen.inputs import qwen_video
 
     path = tmp_path / "inputs.safetensors"
     report = inspect_json(
@@ -226,7 +227,7 @@ def test_model_folder_settings_are_used(
     video_720p: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # a checkpoint folder (configs only) whose processor caps frames at 128 * 28^2 pixels
-    source = Path(__file__).parent / "fixtures" / "hf-configs" / "Qwen2.5-VL-7B-Instruct"
+    source = checkpoint_dir("Qwen2.5-VL-7B-Instruct")
     folder = tmp_path / "ckpt"
     folder.mkdir()
     for name in ("config.json", "preprocessor_config.json"):

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from stop_eval.judge import Judge, JudgeError, JudgeKeyError
+from stop_eval.benchmarks.judge import Judge, JudgeError, JudgeKeyError
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 ENV = "STOP_TEST_JUDGE_KEY"

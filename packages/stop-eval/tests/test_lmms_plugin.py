@@ -18,10 +18,10 @@ from lmms_eval.models import get_model, list_available_models
 
 import stop_eval
 from stop_core import PruningConfig
-from stop_eval.demo_model import build_demo
-from stop_eval.lmms_model import StopVideoLMM
-from stop_eval.models import VideoModel
-from stop_eval.video import VideoError, load_video
+from stop_eval.backbones import get_backbone
+from stop_eval.eval.model import VideoModel
+from stop_eval.integrations.lmms.model import StopVideoLMM
+from stop_eval.media.video import VideoError, load_video
 
 DEMO = Path(stop_eval.__file__).parent / "data" / "demo"
 CLIPS = sorted(DEMO.glob("*.mp4"))
@@ -51,7 +51,7 @@ def plugin() -> StopVideoLMM:
 def reference() -> VideoModel:
     """The same pipeline built directly, without lmms-eval."""
     torch.manual_seed(SEED)
-    model, processor = build_demo("llava_ov", seed=SEED)
+    model, processor = get_backbone("llava_ov").build_demo(SEED)
     cfg = PruningConfig.preset(
         "visionzip", backbone="llava_ov", retention_ratio=0.25, use_stop=True
     )
@@ -60,10 +60,10 @@ def reference() -> VideoModel:
 
 def test_entry_point_names_the_plugin() -> None:
     found = {ep.name: ep for ep in entry_points(group="lmms_eval.models")}
-    assert found["stop"].value == "stop_eval.lmms_plugin:manifests"
+    assert found["stop"].value == "stop_eval.integrations.lmms.plugin:manifests"
     (manifest,) = found["stop"].load()()
     assert manifest.model_id == "stop"
-    assert manifest.simple_class_path == "stop_eval.lmms_model.StopVideoLMM"
+    assert manifest.simple_class_path == "stop_eval.integrations.lmms.model.StopVideoLMM"
 
 
 def test_lmms_eval_registry_resolves_the_model() -> None:
@@ -134,7 +134,7 @@ def test_loglikelihood_without_pruning_equals_a_plain_forward() -> None:
         f"preset=no_pruning,frames={FRAMES},seed={SEED}", {"device": "cpu"}
     )
     lm.task_dict = {"t": {"test": [{"video": str(CLIPS[0])}]}}
-    model, processor = build_demo("llava_ov", seed=SEED)  # untouched copy, no SToP attached
+    model, processor = get_backbone("llava_ov").build_demo(SEED)  # untouched copy, no SToP attached
     frames, meta = load_video(CLIPS[0], FRAMES)
     head = lm.video_model.build_prompt("Is it red?")
     ids = processor(text=[head + " no"], videos=[frames], return_tensors="pt")
@@ -220,10 +220,10 @@ def test_missing_lmms_eval_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -
     for name in ("lmms_eval", "lmms_eval.api", "lmms_eval.api.model", "lmms_eval.api.instance"):
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "lmms_eval.models.registry_v2", None)
-    monkeypatch.delitem(sys.modules, "stop_eval.lmms_model")
+    monkeypatch.delitem(sys.modules, "stop_eval.integrations.lmms.model")
     with pytest.raises(ImportError, match=r"pip install 'stop-eval\[lmms\]'"):
-        importlib.import_module("stop_eval.lmms_model")
-    from stop_eval.lmms_plugin import manifests
+        importlib.import_module("stop_eval.integrations.lmms.model")
+    from stop_eval.integrations.lmms.plugin import manifests
 
     with pytest.raises(ImportError, match=r"stop-eval\[lmms\]"):
         manifests()

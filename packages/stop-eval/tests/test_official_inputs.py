@@ -25,16 +25,14 @@ from qwen_vl_utils import process_vision_info
 from qwen_vl_utils.vision_process import smart_nframes
 from transformers import AutoProcessor, LlavaOnevisionVideoProcessor
 
-from stop_eval.demo_model import demo_tokenizer
-from stop_eval.official_inputs import (
-    PreparedVideo,
-    llava_video,
-    qwen_processor_kwargs,
-    qwen_video,
-)
-from stop_eval.video import VideoError
+from stop_eval.backbones.demo import DEMO_TOKENIZER
+from stop_eval.backbones.llava.inputs import llava_video
+from stop_eval.backbones.qwen.inputs import qwen_processor_kwargs, qwen_video
+from stop_eval.media.prepared import PreparedVideo
+from stop_eval.media.video import VideoError
+from stop_qwen.checkpoints import checkpoint_dir
+from stop_qwen.testing import train_tokenizer
 
-FIXTURES = Path(__file__).parent / "fixtures" / "hf-configs"
 QUESTION = "What happens in the video?"
 
 
@@ -88,10 +86,10 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def processor_dir(tmp: Path, name: str) -> Path:
     """The checkpoint's configuration files plus a tiny local tokenizer, as from_pretrained sees."""
     target = tmp / name
-    shutil.copytree(FIXTURES / name, target)
+    shutil.copytree(checkpoint_dir(name), target)
     for file in target.iterdir():
         file.chmod(0o644)
-    demo_tokenizer().save_pretrained(target)
+    train_tokenizer(**DEMO_TOKENIZER).save_pretrained(target)
     return target
 
 

@@ -19,8 +19,8 @@ import pytest
 
 from stop_eval.backbones import get_backbone
 from stop_eval.cli import main
-from stop_eval.models import TokenBudgetWarning, VideoModel
-from stop_eval.video import load_video
+from stop_eval.eval.model import TokenBudgetWarning, VideoModel
+from stop_eval.media.video import load_video
 
 FRAMES, FPS = 40, 25
 OPTIONS = [f"{c}. option {c}" for c in "ABCD"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from stop_eval.benchmarks.base import Sample
-from stop_eval.download import http_get
+from stop_eval.eval.runner import Shard, run_shard
+from stop_eval.media.download import http_get
 from stop_eval.progress import copy_stream, track
-from stop_eval.runner import Shard, run_shard
 
 
 @pytest.fixture

@@ -13,8 +13,10 @@ from transformers import (
     Qwen2VLVideoProcessor,
 )
 
-from stop_eval.demo_model import demo_tokenizer
-from stop_eval.prompts import SYSTEM, chat_text
+from stop_eval.backbones.demo import DEMO_TOKENIZER
+from stop_eval.eval.prompts import SYSTEM, chat_text
+from stop_qwen.checkpoints import checkpoint_dir
+from stop_qwen.testing import train_tokenizer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf-configs"
 QUESTION = "Question: what moves?\nOptions:\n(A) a circle\n(B) a square\nOnly give the best option."
@@ -35,10 +37,10 @@ OFFICIAL_LLAVA = (
 
 def real_processor(tmp_path: Path, name: str):
     target = tmp_path / name
-    shutil.copytree(FIXTURES / name, target)
+    shutil.copytree(checkpoint_dir(name), target)
     for file in target.iterdir():
         file.chmod(0o644)
-    demo_tokenizer().save_pretrained(target)
+    train_tokenizer(**DEMO_TOKENIZER).save_pretrained(target)
     return AutoProcessor.from_pretrained(target)
 
 
@@ -63,7 +65,7 @@ def test_template_is_what_renders(tmp_path: Path) -> None:
 
 
 def test_without_template_falls_back_to_the_official_string() -> None:
-    tokenizer = demo_tokenizer()
+    tokenizer = train_tokenizer(**DEMO_TOKENIZER)
     assert not getattr(tokenizer, "chat_template", None)
     processor = Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(),
@@ -79,7 +81,7 @@ def test_without_template_falls_back_to_the_official_string() -> None:
 
 
 def test_tokenizer_template_is_used_when_the_processor_has_none() -> None:
-    tokenizer = demo_tokenizer()
+    tokenizer = train_tokenizer(**DEMO_TOKENIZER)
     tokenizer.chat_template = (
         "{% for m in messages %}[{{ m['role'] }}]{% for c in m['content'] %}"
         "{% if c['type'] == 'video' %}<video>{% else %}{{ c['text'] }}{% endif %}"
@@ -91,7 +93,7 @@ def test_tokenizer_template_is_used_when_the_processor_has_none() -> None:
 
 def test_unknown_video_kind() -> None:
     with pytest.raises(ValueError, match="video_kind"):
-        chat_text(demo_tokenizer(), QUESTION, video_kind="gemma")
+        chat_text(train_tokenizer(**DEMO_TOKENIZER), QUESTION, video_kind="gemma")
 
 
 def test_llava_onevision_chat_template_gives_the_official_text() -> None:
@@ -109,7 +111,7 @@ def test_llava_onevision_chat_template_gives_the_official_text() -> None:
 
     template_file = FIXTURES / "llava-onevision-qwen2-7b-ov-hf" / "chat_template.json"
     template = json.loads(template_file.read_text())["chat_template"]
-    tokenizer = demo_tokenizer()
+    tokenizer = train_tokenizer(**DEMO_TOKENIZER)
     processor = LlavaOnevisionProcessor(
         image_processor=LlavaOnevisionImageProcessor(),
         video_processor=LlavaOnevisionVideoProcessor(size={"height": 384, "width": 384}),

@@ -20,10 +20,12 @@ import torch
 from transformers import AutoProcessor
 
 from stop_eval.backbones import get_backbone
+from stop_eval.backbones.demo import DEMO_TOKENIZER
 from stop_eval.cli import main
-from stop_eval.demo_model import demo_tokenizer
+from stop_qwen.checkpoints import checkpoint_dir
+from stop_qwen.testing import train_tokenizer
 
-FIXTURE = Path(__file__).parent / "fixtures" / "hf-configs" / "Qwen3-VL-8B-Instruct"
+FIXTURE = checkpoint_dir("Qwen3-VL-8B-Instruct")
 QUESTION = "What happens in the video?"
 # name: (width, height, frames, fps)
 CLIPS = {"landscape": (640, 360, 60, 10), "portrait": (270, 480, 36, 12)}
@@ -71,7 +73,7 @@ def processor(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a Qwe
     shutil.copytree(FIXTURE, target)
     for file in target.iterdir():
         file.chmod(0o644)
-    demo_tokenizer().save_pretrained(target)
+    train_tokenizer(**DEMO_TOKENIZER).save_pretrained(target)
     return AutoProcessor.from_pretrained(target)
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from stop_eval.records import RecordWriter, read_records
-from stop_eval.runner import RunSettings, check_config
+from stop_eval.eval.records import RecordWriter, read_records
+from stop_eval.eval.runner import RunSettings, check_config
 
 
 def _settings(**kw) -> RunSettings:

@@ -14,8 +14,8 @@ from pathlib import Path
 from rich.console import Console
 
 from stop_eval.benchmarks.base import Sample
-from stop_eval.records import read_records
-from stop_eval.runner import Shard, merge_records, records_path, run_shard
+from stop_eval.eval.records import read_records
+from stop_eval.eval.runner import Shard, merge_records, records_path, run_shard
 
 
 def samples(n: int) -> list[Sample]:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import stop_eval.video as video
-from stop_eval.video import VideoError, VideoMeta, load_video, sample_indices
+import stop_eval.media.video as video
+from stop_eval.media.video import VideoError, VideoMeta, load_video, sample_indices
 
 W, H = 64, 48
 

@@ -13,10 +13,12 @@ import torch
 from PIL import Image
 
 from stop_core import PrunedVideo
+from stop_eval.backbones import get_backbone
+from stop_eval.backbones.llava.demo import DEMO_SIZE, SINK_PATCHES
+from stop_eval.backbones.qwen.demo import QWEN_DEMO_SIZE
 from stop_eval.cli import main
-from stop_eval.demo_data import HEIGHT, WIDTH, moving_square, write_clip
-from stop_eval.demo_model import DEMO_SIZE, QWEN_DEMO_SIZE, SINK_PATCHES
-from stop_eval.visualize import check_choices, kept_map, sink_survival, top_sink_positions
+from stop_eval.demo.data import HEIGHT, WIDTH, moving_square, write_clip
+from stop_eval.viz.visualize import check_choices, kept_map, sink_survival, top_sink_positions
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
@@ -189,9 +191,7 @@ def test_checkpoint_sees_the_official_inputs(tmp_path, capsys):
     """With ``--model`` the tower gets the official qwen-vl-utils size, not the processor's."""
     from qwen_vl_utils.vision_process import smart_resize
 
-    from stop_eval.demo_model import build_demo
-
-    model, processor = build_demo("qwen2_5_vl")
+    model, processor = get_backbone("qwen2_5_vl").build_demo(0)
     ckpt = tmp_path / "ckpt"
     model.save_pretrained(ckpt)
     processor.save_pretrained(ckpt)
@@ -233,8 +233,8 @@ def test_png_title_names_the_model(model, planted, label):
     import numpy as np
 
     from stop_core import VideoTokens
-    from stop_eval.visualize import analyse, model_label
-    from stop_eval.visualize_report import render
+    from stop_eval.viz.report import render
+    from stop_eval.viz.visualize import analyse, model_label
 
     g = torch.Generator().manual_seed(0)
     tokens = VideoTokens(
@@ -266,7 +266,7 @@ def test_printed_header_names_model_grid_and_budget(clip, tmp_path, capsys):
 
 
 def test_default_frames_are_the_official_32():
-    from stop_eval.visualize import build_parser
+    from stop_eval.cli.visualize import build_parser
 
     args = build_parser().parse_args(["--video", "v.mp4", "--backbone", "llava_ov"])
     assert args.frames == 32  # EVAL.md: every backbone's official evaluation samples 32 frames

@@ -12,7 +12,7 @@ import torch
 from llava_testkit import make_inputs
 
 from stop_core import PruningConfig
-from stop_core.probe import FakeDevice
+from stop_core.testing import FakeDevice
 from stop_llava import stop_pruning
 
 OURS = ("stop_llava/", "stop_core/")

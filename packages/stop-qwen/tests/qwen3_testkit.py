@@ -1,25 +1,24 @@
-"""Tiny random Qwen3-VL from the real 8B config's structure, its real processor, videos.
+"""The stop-qwen tests' tiny Qwen3-VL: the real 8B config's structure (``stop_qwen.testing``).
 
-The config files in ``fixtures/Qwen3-VL-8B-Instruct`` are the checkpoint's own; the sizes are
-scaled down by ``stop_eval.demo_qwen3_vl`` (the offline demo uses the same code at larger
-sizes): 3 vision blocks with deepstack on blocks 0 and 1, 2 text layers, interleaved M-RoPE.
+The bundled config files are the checkpoint's own (``stop_qwen.checkpoints``); the sizes are
+scaled down to 3 vision blocks with deepstack on blocks 0 and 1, 2 text layers, interleaved
+M-RoPE (the offline demo uses the same builder at larger sizes).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from stop_eval.demo_qwen3_vl import (
+from stop_qwen.checkpoints import QWEN3_VL_8B, checkpoint_dir
+from stop_qwen.testing import (
     Qwen3VLSizes,
     qwen3_vl_processor,
     qwen3_vl_tokenizer,
-    random_qwen3_vl,
+    tiny_qwen3_vl,
 )
 
-FIXTURE = Path(__file__).parent / "fixtures" / "Qwen3-VL-8B-Instruct"
+CONFIGS = checkpoint_dir(QWEN3_VL_8B)
 SIDE = 128  # 8 x 8 patches of 16 px -> 4 x 4 merged tokens per temporal group
 SIZES = Qwen3VLSizes(
     vision_depth=3,
@@ -49,11 +48,11 @@ def build_tokenizer():
 
 
 def build_model(tok, seed: int = 0):
-    return random_qwen3_vl(FIXTURE, tok, SIZES, seed)
+    return tiny_qwen3_vl(tok, SIZES, seed)
 
 
 def build_processor(tok):
-    return qwen3_vl_processor(FIXTURE, tok, SIDE * SIDE)
+    return qwen3_vl_processor(CONFIGS, tok, SIDE * SIDE)
 
 
 def synthetic_video(seed: int, frames: int = 8) -> np.ndarray:

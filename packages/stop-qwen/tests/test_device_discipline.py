@@ -12,7 +12,7 @@ import torch
 from qwen_testkit import make_inputs
 
 from stop_core import PruningConfig
-from stop_core.probe import FakeDevice
+from stop_core.testing import FakeDevice
 from stop_qwen import stop_pruning
 
 OURS = ("stop_qwen/", "stop_core/")

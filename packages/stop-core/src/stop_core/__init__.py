@@ -6,7 +6,7 @@ from stop_core.config import PruningConfig
 from stop_core.layout import LAYOUT_MODES, lay_out, layout_order
 from stop_core.params import MethodParams
 from stop_core.planning import CountPlan, count_plan, planned_tokens
-from stop_core.presets import BACKBONES, MU_DEFAULTS, stop_strengths
+from stop_core.presets import BACKBONES, MU_DEFAULTS, PAPER_METHODS, stop_strengths
 from stop_core.registry import MethodSpec, available_methods, get_method, register_method
 from stop_core.sink import sink_score, sink_score_rows, stsp_importance
 from stop_core.tokens import PrunedVideo, VideoTokens
@@ -19,6 +19,7 @@ __all__ = [
     "CountPlan",
     "LAYOUT_MODES",
     "MU_DEFAULTS",
+    "PAPER_METHODS",
     "MethodParams",
     "MethodSpec",
     "PrunedVideo",

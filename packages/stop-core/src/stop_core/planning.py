@@ -8,30 +8,11 @@ only ``exact_count=True`` makes ``prune`` keep it (ALGORITHMS.md §9).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stop_core.config import PruningConfig
-from stop_core.ops import requested_tokens
 from stop_core.registry import get_method
+from stop_core.spec import CountPlan, plan_requested
 
-
-@dataclass(frozen=True)
-class CountPlan:
-    """The planned number of ``tokens`` for one shape, and how it comes about.
-
-    ``content_dependent``: the method's own count can differ from ``tokens`` for some
-    content (then only ``exact_count=True`` guarantees it); ``rule`` states the formula.
-    """
-
-    tokens: int
-    content_dependent: bool
-    rule: str
-
-
-def plan_requested(cfg: PruningConfig, num_frames: int, grid: tuple[int, int]) -> CountPlan:
-    """The user's budget ``round(r * T * S)`` (at least one), whatever the content."""
-    n = requested_tokens(num_frames, grid[0] * grid[1], cfg.retention_ratio)
-    return CountPlan(n, False, f"round(r * T * S) = {n}")
+__all__ = ["CountPlan", "check_shape", "count_plan", "plan_requested", "planned_tokens"]
 
 
 def check_shape(num_frames: object, grid: object) -> tuple[int, tuple[int, int]]:

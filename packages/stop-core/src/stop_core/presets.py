@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 BACKBONES: tuple[str, ...] = ("llava_ov", "llava_video", "qwen2_5_vl", "qwen3_vl")
+# the four methods SToP is applied to in the paper, in the paper's order
+PAPER_METHODS: tuple[str, ...] = ("visionzip", "fastvid", "holitom", "flashvid")
 SCORERS: tuple[str, ...] = ("attention", "norm")
 
 # (mu_s, mu_t) for LLaVA-OneVision / LLaVA-Video and for any backbone whose scores are

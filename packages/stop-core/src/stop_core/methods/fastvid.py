@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 
 from stop_core.combination import TokenCombination
-from stop_core.config import PruningConfig
 from stop_core.ops import (
     DENSITY_NOISE,
     distance_to_denser,
@@ -25,10 +24,12 @@ from stop_core.ops import (
     self_cdist,
 )
 from stop_core.params import MethodParams
-from stop_core.planning import CountPlan
-from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
+from stop_core.spec import CountPlan, MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
+
+if TYPE_CHECKING:
+    from stop_core.config import PruningConfig
 
 
 @dataclass(frozen=True)

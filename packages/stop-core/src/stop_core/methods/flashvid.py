@@ -12,12 +12,11 @@ import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from stop_core.combination import TokenCombination
-from stop_core.config import PruningConfig
 from stop_core.ops import (
     CDIST_DIRECT_MAX,
     DENSITY_NOISE,
@@ -28,10 +27,12 @@ from stop_core.ops import (
     pairwise_distance,
 )
 from stop_core.params import MethodParams
-from stop_core.planning import CountPlan
-from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
+from stop_core.spec import CountPlan, MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
+
+if TYPE_CHECKING:
+    from stop_core.config import PruningConfig
 
 NORM_EPS = 1e-12  # floor of feature norms, as torch.nn.functional.normalize
 FLUSH_ELEMENTS = 1 << 26  # cluster queued segments once they hold this many values (256 MB)

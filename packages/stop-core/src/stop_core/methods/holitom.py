@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from stop_core.combination import TokenCombination
-from stop_core.config import PruningConfig
 from stop_core.ops import (
     density_peak_score,
     finish,
@@ -24,10 +23,12 @@ from stop_core.ops import (
     requested_tokens,
 )
 from stop_core.params import MethodParams
-from stop_core.planning import CountPlan
-from stop_core.registry import MethodSpec, register_method
 from stop_core.sink import check_score_dtype, sink_score_rows
+from stop_core.spec import CountPlan, MethodSpec, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
+
+if TYPE_CHECKING:
+    from stop_core.config import PruningConfig
 
 COSINE_EPS = 1e-8  # torch.nn.functional.cosine_similarity's default eps
 NORMALIZE_EPS = 1e-12  # torch.nn.functional.normalize's default eps

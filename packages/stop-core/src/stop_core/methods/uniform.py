@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from stop_core.config import PruningConfig
 from stop_core.ops import finish, gather_global, requested_tokens, selection
 from stop_core.params import NoParams
-from stop_core.planning import plan_requested
-from stop_core.registry import MethodSpec, register_method
+from stop_core.spec import MethodSpec, plan_requested, register_method
 from stop_core.tokens import PrunedVideo, VideoTokens
+
+if TYPE_CHECKING:
+    from stop_core.config import PruningConfig
 
 
 def uniform(tokens: VideoTokens, cfg: PruningConfig, generator: torch.Generator) -> PrunedVideo:

@@ -12,82 +12,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 if TYPE_CHECKING:
     from stop_core import PruningConfig, VideoTokens
-    from stop_core.adapter import SampleAccounting
-    from stop_eval.official_inputs import PreparedVideo
-    from stop_eval.video import VideoMeta
+    from stop_eval.media.prepared import PreparedVideo
+    from stop_eval.media.video import VideoMeta
 
 DemoBuilder = Callable[[int], tuple[torch.nn.Module, Any]]
-# (variant, frames, layers, device, dtype) -> one timed tower forward
-CaptureRunner = Callable[[str, int, int, str, torch.dtype], Callable[[], None]]
-
-
-@dataclass(frozen=True)
-class CaptureBench:
-    """A backbone's own ``stop-bench capture`` tower: its runner and real sizes."""
-
-    runner: CaptureRunner
-    hidden: int
-    layers: int
-    variants: tuple[str, ...] = ("tower", "hooks")
-
-
-class PrefillSession(Protocol):
-    """One model and one random video, ready for ``stop-bench prefill``'s timed stages.
-
-    ``inputs`` describes the video as fed (frame size, visual tokens, ...) for the table and
-    the JSON; ``capture_gflops`` is the analytic cost of the attention capture.
-    """
-
-    model: torch.nn.Module
-    inputs: dict[str, Any]
-    capture_gflops: float
-
-    def vision(self) -> Any:  # noqa: ANN401
-        """One plain pass of the vision tower (no hooks)."""
-
-    def encode(self) -> tuple[Any, float]:  # noqa: ANN401
-        """One tower pass with every capture hook: (encoded video, seconds spent in the hooks)."""
-
-    def pruner(
-        self, cfg: PruningConfig
-    ) -> Callable[[Any], tuple[dict[str, Any], SampleAccounting]]:
-        """For ``cfg``: encoded video -> (LLM inputs with the pruned video, its accounting)."""
-
-
-@dataclass(frozen=True)
-class PrefillSpec:
-    """What ``stop-bench prefill`` asks of a backbone: model size, video length, prompt, dtypes.
-
-    ``backbone`` is the entry's name (the adapter's backbone); ``capture_dtype`` None: the
-    attention reduction runs in the tower's dtype.
-    """
-
-    backbone: str
-    size: str
-    frames: int
-    text_tokens: int
-    device: torch.device
-    dtype: torch.dtype
-    capture_dtype: torch.dtype | None = None
-
-
-# (spec, a prebuilt model or None to build the size preset) -> a ready session
-PrefillSessionFactory = Callable[[PrefillSpec, "torch.nn.Module | None"], PrefillSession]
-
-
-@dataclass(frozen=True)
-class PrefillBench:
-    """A backbone's ``stop-bench prefill``: its size presets and the session that feeds them."""
-
-    sizes: tuple[str, ...]
-    session: PrefillSessionFactory
 
 
 @dataclass(frozen=True)
@@ -97,13 +32,11 @@ class Backbone(ABC):
     ``name`` is the CLI / config name, ``title`` the support-table column, ``model_class``
     the ``transformers`` class, ``adapter`` the package whose ``apply_stop`` prunes it,
     ``presets_backbone`` the name ``PruningConfig.preset`` looks up (mu presets),
-    ``video_kind`` the prompt flavour of ``stop_eval.prompts.chat_text``, ``max_new_tokens``
+    ``video_kind`` the prompt flavour of ``stop_eval.eval.prompts.chat_text``, ``max_new_tokens``
     the official answer length, ``demo_builder`` the random-weight demo (``seed -> (model,
-    processor)``), ``capture_tower`` the ``stop-bench capture`` tower it runs on and
-    ``capture_bench`` that tower's runner when the backbone brings its own (LLaVA shares
-    ``stop-bench``'s SigLIP tower), ``prefill_bench`` its ``stop-bench prefill`` sizes and
-    inputs (None: not benchmarked), ``reader`` the ``stop_eval.official_inputs`` function that
-    prepares one video as the official evaluation does.
+    processor)``) and ``demo_note`` what the demo tells about it, ``reader`` the
+    family ``inputs`` function that prepares one video as the official evaluation
+    does. The benches keep their own per-backbone parts (``bench_towers``, ``bench_prefill``).
     """
 
     name: str
@@ -114,9 +47,6 @@ class Backbone(ABC):
     video_kind: str
     max_new_tokens: int
     demo_builder: DemoBuilder
-    capture_tower: str
-    capture_bench: CaptureBench | None = None
-    prefill_bench: PrefillBench | None = None
     reader: Callable[..., PreparedVideo] | None = None
     demo_note: str = ""
 
@@ -157,7 +87,7 @@ class Backbone(ABC):
     # -- prompt --------------------------------------------------------------------------------
     def prompt(self, processor: Any, question: str) -> tuple[str, str]:  # noqa: ANN401
         """(chat text, source): the official messages through the checkpoint's chat template."""
-        from stop_eval.prompts import chat_text
+        from stop_eval.eval.prompts import chat_text
 
         return chat_text(processor, question, video_kind=self.video_kind)
 
@@ -235,7 +165,7 @@ class Backbone(ABC):
             return self.default_processor(), self.default_config()
         from transformers import AutoConfig, AutoVideoProcessor
 
-        from stop_eval.hub import check_model_source
+        from stop_eval.media.hub import check_model_source
 
         check_model_source(model)
         return AutoVideoProcessor.from_pretrained(model), AutoConfig.from_pretrained(model)

@@ -1,4 +1,4 @@
-"""The six benchmarks; ``get_benchmark(name)`` returns an adapter instance."""
+"""The six benchmarks (one module each) and the judge client; ``get_benchmark`` picks one."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
-    from stop_eval.judge import Judge
+    from stop_eval.benchmarks.judge import Judge
 
 Protocol = Literal["reference", "fixed"]
 PROTOCOLS: tuple[str, ...] = ("reference", "fixed")

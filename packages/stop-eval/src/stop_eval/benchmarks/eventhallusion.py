@@ -27,7 +27,7 @@ from stop_eval.benchmarks.field_notes import (
 from stop_eval.benchmarks.metrics import accuracy, grouped_accuracy, meta, split_errors
 
 if TYPE_CHECKING:
-    from stop_eval.judge import Judge
+    from stop_eval.benchmarks.judge import Judge
 
 QA_SUFFIX = "\nPlease answer yes or no:"
 DESC_PROMPT = "Please describe this video in detail."

@@ -20,7 +20,7 @@ from stop_eval.benchmarks.metrics import mean, meta, split_errors
 from stop_eval.benchmarks.vcgbench_judge import consistency_messages, parse_score, single_messages
 
 if TYPE_CHECKING:
-    from stop_eval.judge import Judge
+    from stop_eval.benchmarks.judge import Judge
 
 PARQUET = "test-00000-of-00001.parquet"
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv")
@@ -152,7 +152,7 @@ class VCGBench(Benchmark):
 
         A pair whose judge call fails for good becomes two error records.
         """
-        from stop_eval.judge import JudgeError
+        from stop_eval.benchmarks.judge import JudgeError
 
         out = [dict(r) for r in records]
         pending = [

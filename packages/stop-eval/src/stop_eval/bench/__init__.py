@@ -1,0 +1,1 @@
+"""``stop-bench``'s benchmarks: pruning latency, capture overhead, prefill, scaling, gpu-check."""

@@ -1,0 +1,1 @@
+"""stop-eval plugged into other evaluation frameworks through their own entry points."""

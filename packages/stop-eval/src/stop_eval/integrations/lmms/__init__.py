@@ -1,0 +1,1 @@
+"""lmms-eval: ``--model stop`` (entry point ``plugin.manifests``, model class ``model``)."""

@@ -1,0 +1,1 @@
+"""Media: video decoding, prepared videos, benchmark downloads and the model-hub check."""
