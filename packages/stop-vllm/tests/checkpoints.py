@@ -1,14 +1,14 @@
 """Tiny random Qwen2.5-VL / Qwen3-VL checkpoints on disk, shaped by the real checkpoints' configs.
 
-The config, processor and chat-template files are the real checkpoints' own (bundled with
-stop-eval); sizes shrink, token ids follow a small locally trained tokenizer, and everything is
-written with ``save_pretrained`` so vLLM and transformers load the same directory.
+The config, processor and chat-template files are the real checkpoints' own (bundled once, in
+``stop_qwen.checkpoints``); sizes shrink, token ids follow a small locally trained tokenizer,
+and everything is written with ``save_pretrained`` so vLLM and transformers load the same
+directory.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-REAL_CONFIGS = (
-    Path(__file__).resolve().parents[2] / "stop-eval" / "src" / "stop_eval" / "data" / "hf-configs"
-)
+from stop_qwen.checkpoints import load_json
+
 SPECIALS = [
     "<|endoftext|>",
     "<|im_start|>",
@@ -77,7 +76,7 @@ def tokenizer() -> PreTrainedTokenizerFast:
 
 
 def _read(kind: Kind, name: str) -> dict[str, Any]:
-    return json.loads((REAL_CONFIGS / kind.config_dir / name).read_text(encoding="utf-8"))
+    return load_json(kind.config_dir, name)
 
 
 def _mrope(section: list[int], half: int) -> list[int]:
