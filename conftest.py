@@ -1,14 +1,9 @@
-"""Suite-wide settings: a seeded hypothesis profile and the ``cuda`` marker's skip."""
+"""Suite-wide settings: the ``cuda`` marker's skip (every package's tests load this file)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import settings
-
-# Property tests draw the same examples on every run and machine (no flaky CI).
-settings.register_profile("seeded", derandomize=True, print_blob=True)
-settings.load_profile("seeded")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,11 +1,12 @@
-"""The house rules of the workspace's imports: no cycles, and stop-eval's layers point one way.
+"""The house rules of the workspace's imports: no cycles, layers one way, packages stand alone.
 
 Every module of every package (``packages/*/src``) is parsed, not imported. An import counts
 wherever it stands, inside a function too; only the ones under ``if TYPE_CHECKING:`` are left
 out (they never run). ``importlib.import_module("...")`` with a literal name and lazy
 ``"package.module:attr"`` references count as imports. Importing ``a.b.c`` also runs the
 ``__init__`` of ``a`` and ``a.b``, so those count as well (except the packages the importer
-itself lives in, which are already being imported).
+itself lives in, which are already being imported). A package's modules import only the
+workspace packages its ``pyproject.toml`` depends on; its tests also those of its ``dev`` group.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,6 +240,41 @@ def layer_violations(graph: dict[str, dict[str, int]], layers: dict[str, int]) -
     return problems
 
 
+def requirement_name(requirement: str) -> str:
+    """The distribution a requirement names, as an import name (``stop-core>=0.1`` -> stop_core)."""
+    name = re.match(r"[A-Za-z0-9_.-]+", requirement.strip())
+    assert name, requirement
+    return name.group(0).lower().replace("-", "_")
+
+
+def declared(package_dir: Path) -> tuple[str, set[str], set[str]]:
+    """(import name, its run-time requirements, those plus its dev group) from pyproject.toml."""
+    meta = tomllib.loads((package_dir / "pyproject.toml").read_text(encoding="utf-8"))
+    runtime = {requirement_name(r) for r in meta["project"].get("dependencies", [])}
+    dev = {
+        requirement_name(r)
+        for group in meta.get("dependency-groups", {}).values()
+        for r in group
+        if isinstance(r, str)
+    }
+    return requirement_name(meta["project"]["name"]), runtime, runtime | dev
+
+
+def undeclared_imports(package_dir: Path) -> list[str]:
+    """Workspace packages that a package's modules (or tests) import but do not declare."""
+    own, runtime, with_dev = declared(package_dir)
+    problems = []
+    for folder, allowed in (("src", runtime), ("tests", with_dev)):
+        for path in sorted((package_dir / folder).rglob("*.py")):
+            module = Module(path.stem, path, False)
+            for name, line in imported_names(module):
+                top = name.split(".")[0]
+                if top.startswith("stop_") and top != own and top not in allowed:
+                    rel = path.relative_to(package_dir)
+                    problems.append(f"{package_dir.name}/{rel}:{line} imports {top} ({folder})")
+    return sorted(set(problems))
+
+
 def workspace() -> tuple[dict[str, Module], dict[str, dict[str, int]]]:
     """The parsed modules of every package and their import graph."""
     modules = discover(sorted(PACKAGES.glob("*/src")))
@@ -260,6 +297,15 @@ def test_no_import_cycles() -> None:
 def test_stop_eval_layers_point_one_way() -> None:
     _, graph = workspace()
     problems = layer_violations(graph, EVAL_LAYERS)
+    assert problems == [], "\n".join(problems)
+
+
+def test_packages_import_only_what_they_declare() -> None:
+    problems = [
+        problem
+        for package_dir in sorted(PACKAGES.glob("*/pyproject.toml"))
+        for problem in undeclared_imports(package_dir.parent)
+    ]
     assert problems == [], "\n".join(problems)
 
 
@@ -341,3 +387,22 @@ def test_an_upward_import_is_a_layer_violation(tmp_path: Path, importer: str) ->
             f"stop_eval.{importer} (line 2) imports stop_eval.cli: {importer} -> cli",
         ][:: 1 if importer > "elsewhere" else -1]
     )
+
+
+def test_an_undeclared_workspace_import_in_tests_is_found(tmp_path: Path) -> None:
+    package = tmp_path / "stop-x"
+    (package / "src" / "stop_x").mkdir(parents=True)
+    (package / "tests").mkdir()
+    (package / "pyproject.toml").write_text(
+        '[project]\nname = "stop-x"\ndependencies = ["stop-core>=0.1,<0.2"]\n'
+        '[dependency-groups]\ndev = ["pytest>=8", "stop-llava"]\n'
+    )
+    (package / "src" / "stop_x" / "__init__.py").write_text(
+        "import stop_core\nfrom stop_x import a\n"
+    )
+    (package / "tests" / "test_x.py").write_text(
+        "import stop_llava\n\ndef test():\n    from stop_eval.cli import main\n"
+    )
+    assert undeclared_imports(package) == ["stop-x/tests/test_x.py:4 imports stop_eval (tests)"]
+    (package / "src" / "stop_x" / "a.py").write_text("import stop_llava\n")
+    assert undeclared_imports(package)[0] == "stop-x/src/stop_x/a.py:1 imports stop_llava (src)"

@@ -1,4 +1,4 @@
-"""Shared fixtures of the stop-core tests: one torch thread and the golden reference files."""
+"""Shared fixtures of the stop-core tests: one torch thread, seeded hypothesis, the goldens."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from golden_support import DEFAULT_GOLDEN_DIR  # noqa: E402
 
 torch.set_num_threads(1)
+# Property tests draw the same examples on every run and machine (no flaky CI).
+settings.register_profile("seeded", derandomize=True, print_blob=True)
+settings.load_profile("seeded")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
