@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ class Backbone(ABC):
     the official answer length, ``demo_builder`` the random-weight demo (``seed -> (model,
     processor)``) and ``demo_note`` what the demo tells about it, ``reader`` the
     family ``inputs`` function that prepares one video as the official evaluation
-    does. The benches keep their own per-backbone parts (``bench_towers``, ``bench_prefill``).
+    does. The benches keep their own per-backbone parts (``stop_eval.bench``).
     """
 
     name: str
@@ -49,6 +49,8 @@ class Backbone(ABC):
     demo_builder: DemoBuilder
     reader: Callable[..., PreparedVideo] | None = None
     demo_note: str = ""
+    # the video processor's tensors the adapter encodes, in ``encode_video_tokens``' order
+    encoder_inputs: ClassVar[tuple[str, ...]] = ("pixel_values_videos",)
 
     # -- classes and adapter -------------------------------------------------------------------
     def model_cls(self) -> type[torch.nn.Module]:
@@ -147,9 +149,9 @@ class Backbone(ABC):
     def inspect_fields(self, batch: dict[str, Any], config: Any) -> dict[str, Any]:  # noqa: ANN401
         """``inspect``'s fields of the first video: ``frame_size``, ``visual_tokens`` (+ extras)."""
 
-    @abstractmethod
     def saved_tensors(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """The processor tensors ``inspect --save-inputs`` writes."""
+        """The processor tensors ``inspect --save-inputs`` writes: the encoder's inputs."""
+        return {key: batch[key] for key in self.encoder_inputs}
 
     @abstractmethod
     def default_processor(self) -> Any:  # noqa: ANN401
@@ -183,6 +185,10 @@ class Backbone(ABC):
         return self.processor_inputs(processor.video_processor, None, [frames])
 
     @abstractmethod
+    @abstractmethod
+    def video_encoder(self, model: torch.nn.Module, cfg: PruningConfig) -> Any:  # noqa: ANN401
+        """An adapter for ``model`` whose ``encode_video_tokens(*encoder_inputs)`` encodes."""
+
     def encode_tokens(
         self,
         model: torch.nn.Module,
@@ -191,11 +197,15 @@ class Backbone(ABC):
         meta: VideoMeta,
         cfg: PruningConfig,
     ) -> VideoTokens:
-        """The ``VideoTokens`` the adapter would prune for this video.
+        """The ``VideoTokens`` the adapter would prune for this video (with its capture).
 
         A ``PreparedVideo`` is fed as prepared (the official rule); decoded ``[T, H, W, 3]``
         frames are sized by the processor's own settings.
         """
+        device = next(model.parameters()).device
+        batch = self.video_batch(processor, frames, meta)
+        inputs = [batch[key].to(device) for key in self.encoder_inputs]
+        return self.video_encoder(model, cfg).encode_video_tokens(*inputs)[0]
 
     def demo_sinks(self) -> tuple[tuple[int, ...], int] | None:
         """(patch indices, patches per side) of the demo's planted attention sinks, if any."""

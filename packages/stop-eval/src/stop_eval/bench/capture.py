@@ -4,7 +4,7 @@ Each variant runs in its own process (CPU peak memory is the process's maximum r
 on CUDA, ``max_memory_allocated``); time is the median of ``repeats`` after one warm-up. Towers
 have random weights at real sizes: SigLIP-so400m as LLaVA runs it (26 layers; variants
 ``tower``, ``hooks`` on q/k, ``eager`` with ``output_attentions``) or a backbone's own tower
-(``bench_towers``; Qwen2.5-VL: the 7B vision transformer at 448x448, a pre-hook on the
+(``towers``; Qwen2.5-VL: the 7B vision transformer at 448x448, a pre-hook on the
 last full-attention block; Qwen3-VL: the 8B vision transformer from its bundled config at
 512x512, 256 merged tokens per temporal group, a pre-hook on the last block; both have
 variants ``tower`` and ``hooks`` only: their attention modules return no weights).

@@ -18,7 +18,7 @@ import torch
 from stop_eval.backbones.base import Backbone
 
 if TYPE_CHECKING:
-    from stop_core import PruningConfig, VideoTokens
+    from stop_core import PruningConfig
     from stop_eval.media.prepared import PreparedVideo
     from stop_eval.media.video import VideoMeta
 
@@ -114,10 +114,6 @@ class LlavaBackbone(Backbone):
             "visual_tokens": self.visual_tokens(batch, config)[0],
         }
 
-    def saved_tensors(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """``pixel_values_videos``."""
-        return {"pixel_values_videos": batch["pixel_values_videos"]}
-
     def default_processor(self) -> Any:  # noqa: ANN401
         """llava-onevision's video processor settings: SigLIP 384, mean/std 0.5."""
         from transformers import LlavaOnevisionVideoProcessor
@@ -134,21 +130,11 @@ class LlavaBackbone(Backbone):
 
         return LlavaOnevisionConfig()
 
-    def encode_tokens(
-        self,
-        model: torch.nn.Module,
-        processor: Any,  # noqa: ANN401
-        frames: np.ndarray | PreparedVideo,
-        meta: VideoMeta,
-        cfg: PruningConfig,
-    ) -> VideoTokens:
-        """Pooled SigLIP tokens (with the capture the method needs) of one video."""
+    def video_encoder(self, model: torch.nn.Module, cfg: PruningConfig) -> Any:  # noqa: ANN401
+        """``stop_llava``'s adapter: pooled SigLIP tokens with the capture the method needs."""
         from stop_llava.adapter import LlavaStopAdapter
 
-        device = next(model.parameters()).device
-        batch = self.video_batch(processor, frames, meta)
-        adapter = LlavaStopAdapter(model, cfg, self.name)
-        return adapter.encode_video_tokens(batch["pixel_values_videos"].to(device))[0]
+        return LlavaStopAdapter(model, cfg, self.name)
 
     def demo_sinks(self) -> tuple[tuple[int, ...], int] | None:
         """The demo tower's planted sinks on its patch grid."""

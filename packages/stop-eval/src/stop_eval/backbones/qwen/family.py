@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ import torch
 from stop_eval.backbones.base import Backbone
 
 if TYPE_CHECKING:
-    from stop_core import PruningConfig, VideoTokens
+    from stop_core import PruningConfig
     from stop_eval.media.prepared import PreparedVideo
     from stop_eval.media.video import VideoMeta
 
@@ -82,6 +82,7 @@ class QwenBackbone(Backbone):
     max_pixels: int = 256 * 28 * 28
     config_dir: str = ""  # package data folder of the reference checkpoint's configs
     fixed_reader: Callable[..., PreparedVideo] | None = None
+    encoder_inputs: ClassVar[tuple[str, ...]] = ("pixel_values_videos", "video_grid_thw")
 
     def adapter_options(self, scorer: str) -> dict[str, Any]:
         """The token scorer (attention or the official feature-norm proxy)."""
@@ -202,10 +203,6 @@ class QwenBackbone(Backbone):
             "grid_thw": [t, h, w],
         }
 
-    def saved_tensors(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """``pixel_values_videos`` and ``video_grid_thw``."""
-        return {k: batch[k] for k in ("pixel_values_videos", "video_grid_thw")}
-
     def default_processor(self) -> Any:  # noqa: ANN401
         """The reference checkpoint's own video processor (its ``preprocessor_config.json``)."""
         from transformers import AutoVideoProcessor
@@ -224,18 +221,6 @@ class QwenBackbone(Backbone):
 
         return checkpoint_dir(self.config_dir)
 
-    def encode_tokens(
-        self,
-        model: torch.nn.Module,
-        processor: Any,  # noqa: ANN401
-        frames: np.ndarray | PreparedVideo,
-        meta: VideoMeta,
-        cfg: PruningConfig,
-    ) -> VideoTokens:
-        """Merged vision tokens (with the captured attention) of one video."""
-        device = next(model.parameters()).device
-        batch = self.video_batch(processor, frames, meta)
-        adapter = self.adapter_module().make_adapter(model, cfg, self.name)
-        return adapter.encode_video_tokens(
-            batch["pixel_values_videos"].to(device), batch["video_grid_thw"].to(device)
-        )[0]
+    def video_encoder(self, model: torch.nn.Module, cfg: PruningConfig) -> Any:  # noqa: ANN401
+        """``stop_qwen``'s adapter for the model's class: merged tokens with the attention."""
+        return self.adapter_module().make_adapter(model, cfg, self.name)

@@ -1,7 +1,7 @@
 """What ``stop-bench prefill`` asks of a backbone: a spec, a session that feeds it, its sizes.
 
-Each backbone with a prefill benchmark has a session module (``bench_prefill_llava``,
-``bench_prefill_qwen3_vl``); ``bench_prefill`` registers them and times what they feed.
+Each backbone with a prefill benchmark has a session module named after it in this folder;
+``registry`` lists them and ``run`` times what they feed.
 """
 
 from __future__ import annotations
