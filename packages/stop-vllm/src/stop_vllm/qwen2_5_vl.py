@@ -11,7 +11,7 @@ text after the video continue where transformers puts it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from vllm.model_executor.models.qwen2_5_vl import (
@@ -23,20 +23,12 @@ from vllm.model_executor.models.qwen2_5_vl import (
 from vllm.multimodal import MULTIMODAL_REGISTRY
 from vllm.multimodal.processing import PromptReplacement, PromptUpdate
 
-from stop_core.scoring import merge_to_tokens, resolve_block
-from stop_vllm.capture import VisionAttentionCapture
-from stop_vllm.pruning import grid_positions, needs, needs_capture, prune_video, video_tokens
-from stop_vllm.settings import StopSettings, read_settings
+from stop_vllm.pruning import grid_positions, prune_video
+from stop_vllm.settings import processor_settings
+from stop_vllm.video_model import StopVideoMixin
 from stop_vllm.video_runs import planned_run
 
 BACKBONE = "qwen2_5_vl"
-
-
-def settings_for(info: Any) -> StopSettings | None:  # noqa: ANN401 - vLLM processing info
-    """The ``stop_pruning`` settings of the model a processor serves, if any."""
-    return read_settings(
-        info.get_hf_config(), info.ctx.get_mm_config().video_pruning_rate, BACKBONE
-    )
 
 
 class StopQwen2_5_VLProcessor(Qwen2_5_VLMultiModalProcessor):
@@ -49,7 +41,7 @@ class StopQwen2_5_VLProcessor(Qwen2_5_VLMultiModalProcessor):
         out_mm_kwargs: Any,  # noqa: ANN401
     ) -> Sequence[PromptUpdate]:
         updates = super()._get_prompt_updates(mm_items, hf_processor_mm_kwargs, out_mm_kwargs)
-        settings = settings_for(self.info)
+        settings = processor_settings(self.info, BACKBONE)
         if settings is None:
             return updates
         video_id = self.info.get_hf_config().video_token_id
@@ -72,49 +64,26 @@ class StopQwen2_5_VLProcessor(Qwen2_5_VLMultiModalProcessor):
     info=Qwen2_5_VLProcessingInfo,
     dummy_inputs=Qwen2_5_VLDummyInputsBuilder,
 )
-class StopQwen2_5_VLForConditionalGeneration(Qwen2_5_VLForConditionalGeneration):
+class StopQwen2_5_VLForConditionalGeneration(StopVideoMixin, Qwen2_5_VLForConditionalGeneration):
     """vLLM's Qwen2.5-VL; with ``stop_pruning`` its video embeddings are pruned by SToP."""
+
+    stop_backbone: ClassVar[str] = BACKBONE
 
     def __init__(self, *, vllm_config: Any, prefix: str = "") -> None:  # noqa: ANN401
         super().__init__(vllm_config=vllm_config, prefix=prefix)
-        rate = vllm_config.model_config.get_multimodal_config().video_pruning_rate
-        self.stop_settings = read_settings(self.config, rate, BACKBONE)
-        self._stop_captured: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
-        if self.stop_settings is not None:
-            vision = self.config.vision_config
-            self.stop_block = resolve_block(
-                self.stop_settings.block, list(vision.fullatt_block_indexes), vision.depth
-            )
-            if needs_capture(self.stop_settings) and self.use_data_parallel:
-                raise NotImplementedError(
-                    "stop_pruning with the attention scorer reads one vision block, which the "
-                    "data-parallel encoder shards over ranks; use scorer='norm'"
-                )
+        self.init_stop(vllm_config)
+
+    def capture_candidates(self) -> list[int]:
+        """The config's ``fullatt_block_indexes`` (the other blocks attend within windows)."""
+        return list(self.config.vision_config.fullatt_block_indexes)
+
+    def merged_order(self, grids: list[list[int]]) -> torch.Tensor:
+        """The tower's window permutation of the merged tokens (vLLM's own)."""
+        return self.visual.prepare_encoder_metadata(grids)["window_index"]
 
     def _process_video_input(self, video_input: Any) -> tuple[torch.Tensor, ...]:  # noqa: ANN401
         """The tower's per-video embeddings; with SToP, the capture block's attention too."""
-        settings = self.stop_settings
-        if settings is None or not needs_capture(settings):
-            return super()._process_video_input(video_input)
-        if video_input["type"] == "video_embeds":
-            raise ValueError(
-                "stop_pruning with the attention scorer needs pixels (the vision attention); "
-                "precomputed video_embeds carry none: use scorer='norm'"
-            )
-        capture = VisionAttentionCapture(
-            self.visual.blocks[self.stop_block].attn, keep_keys="keys" in needs(settings)
-        )
-        try:
-            embeds = super()._process_video_input(video_input)
-        finally:
-            capture.remove()
-        grid = video_input["video_grid_thw"].tolist()
-        order = self.visual.prepare_encoder_metadata(grid)["window_index"].cpu()
-        unit = self.visual.spatial_merge_size**2
-        received = merge_to_tokens(capture.received[-1], order, unit)
-        keys = merge_to_tokens(capture.keys[-1], order, unit) if capture.keys else None
-        self._stop_captured = (received, keys)
-        return embeds
+        return self.encode_with_capture(video_input, super()._process_video_input)
 
     def _postprocess_video_embeds_evs(
         self,
@@ -125,26 +94,11 @@ class StopQwen2_5_VLForConditionalGeneration(Qwen2_5_VLForConditionalGeneration)
         settings = self.stop_settings
         if settings is None:
             return super()._postprocess_video_embeds_evs(video_embeds_split, video_input)
-        received, keys = self._stop_captured
-        self._stop_captured = (None, None)
-        merge = self.visual.spatial_merge_size
         seconds = video_input.get("second_per_grid_ts")
         per_second = self.config.vision_config.tokens_per_second
         out: list[torch.Tensor] = []
-        offset = 0
-        for v, (emb, (t, h, w)) in enumerate(
-            zip(video_embeds_split, video_input["video_grid_thw"].tolist(), strict=True)
-        ):
-            grid = (t, h // merge, w // merge)
-            n = emb.shape[0]
-            tokens = video_tokens(
-                emb,
-                grid,
-                settings,
-                attention=None if received is None else received[offset : offset + n],
-                keys=None if keys is None else keys[offset : offset + n],
-            )
-            offset += n
+        for v, grid, tokens in self.stop_videos(video_embeds_split, video_input):
+            emb = video_embeds_split[v]
             pruned = prune_video(tokens, settings)
             interval = per_second * (seconds[v] if seconds is not None else 1.0)
             positions = grid_positions(grid, interval)

@@ -11,7 +11,7 @@ time order, within a frame the order ``prune`` returns), each at its unpruned T/
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from vllm.model_executor.models.qwen3_vl import (
@@ -23,21 +23,13 @@ from vllm.model_executor.models.qwen3_vl import (
 from vllm.multimodal import MULTIMODAL_REGISTRY
 from vllm.multimodal.processing import PromptReplacement, PromptUpdate
 
-from stop_core.scoring import resolve_block
 from stop_core.side import prune_side_tensor
-from stop_vllm.capture import VisionAttentionCapture
-from stop_vllm.pruning import needs, needs_capture, prune_video, video_tokens
-from stop_vllm.settings import StopSettings, read_settings
+from stop_vllm.pruning import prune_video
+from stop_vllm.settings import processor_settings
+from stop_vllm.video_model import StopVideoMixin
 from stop_vllm.video_runs import planned_run, resize_runs
 
 BACKBONE = "qwen3_vl"
-
-
-def settings_for(info: Any) -> StopSettings | None:  # noqa: ANN401 - vLLM processing info
-    """The ``stop_pruning`` settings of the model a processor serves, if any."""
-    return read_settings(
-        info.get_hf_config(), info.ctx.get_mm_config().video_pruning_rate, BACKBONE
-    )
 
 
 class StopQwen3VLProcessor(Qwen3VLMultiModalProcessor):
@@ -46,7 +38,7 @@ class StopQwen3VLProcessor(Qwen3VLMultiModalProcessor):
     def _call_hf_processor(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
         """The parent's expansion, each video's (single) placeholder run resized to the plan."""
         processed = super()._call_hf_processor(*args, **kwargs)
-        settings = settings_for(self.info)
+        settings = processor_settings(self.info, BACKBONE)
         grids = processed.get("video_grid_thw") if settings is not None else None
         if grids is None or "input_ids" not in processed:
             return processed
@@ -67,7 +59,7 @@ class StopQwen3VLProcessor(Qwen3VLMultiModalProcessor):
     ) -> Sequence[PromptUpdate]:
         """The parent's updates; with SToP the video replacement uses the planned count."""
         updates = super()._get_prompt_updates(mm_items, hf_processor_mm_kwargs, out_mm_kwargs)
-        settings = settings_for(self.info)
+        settings = processor_settings(self.info, BACKBONE)
         if settings is None:
             return updates
         config = self.info.get_hf_config()
@@ -101,48 +93,27 @@ class StopQwen3VLProcessor(Qwen3VLMultiModalProcessor):
     info=Qwen3VLProcessingInfo,
     dummy_inputs=Qwen3VLDummyInputsBuilder,
 )
-class StopQwen3VLForConditionalGeneration(Qwen3VLForConditionalGeneration):
+class StopQwen3VLForConditionalGeneration(StopVideoMixin, Qwen3VLForConditionalGeneration):
     """vLLM's Qwen3-VL; with ``stop_pruning`` its video embeddings are pruned by SToP."""
+
+    stop_backbone: ClassVar[str] = BACKBONE
 
     def __init__(self, *, vllm_config: Any, prefix: str = "") -> None:  # noqa: ANN401
         super().__init__(vllm_config=vllm_config, prefix=prefix)
-        rate = vllm_config.model_config.get_multimodal_config().video_pruning_rate
-        self.stop_settings = read_settings(self.config, rate, BACKBONE)
-        self._stop_captured: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
-        if self.stop_settings is not None:
-            depth = self.config.vision_config.depth
-            self.stop_block = resolve_block(self.stop_settings.block, list(range(depth)), depth)
-            if needs_capture(self.stop_settings) and self.use_data_parallel:
-                raise NotImplementedError(
-                    "stop_pruning with the attention scorer reads one vision block, which the "
-                    "data-parallel encoder shards over ranks; use scorer='norm'"
-                )
+        self.init_stop(vllm_config)
+
+    def capture_candidates(self) -> list[int]:
+        """All blocks: Qwen3-VL's tower has no window attention."""
+        return list(range(self.config.vision_config.depth))
+
+    def merged_order(self, grids: list[list[int]]) -> torch.Tensor:
+        """Raster order: the tower keeps each 2x2 unit together and the units in order."""
+        merge = self.visual.spatial_merge_size
+        return torch.arange(sum(t * (h // merge) * (w // merge) for t, h, w in grids))
 
     def _process_video_input(self, video_input: Any) -> tuple[torch.Tensor, ...]:  # noqa: ANN401
         """The tower's per-video embeddings; with SToP, the capture block's attention too."""
-        settings = self.stop_settings
-        if settings is None or not needs_capture(settings):
-            return super()._process_video_input(video_input)
-        if video_input["type"] == "video_embeds":
-            raise ValueError(
-                "stop_pruning with the attention scorer needs pixels (the vision attention); "
-                "precomputed video_embeds carry none: use scorer='norm'"
-            )
-        capture = VisionAttentionCapture(
-            self.visual.blocks[self.stop_block].attn, keep_keys="keys" in needs(settings)
-        )
-        try:
-            embeds = super()._process_video_input(video_input)
-        finally:
-            capture.remove()
-        unit = self.visual.spatial_merge_size**2
-        # merged tokens stay in raster order inside this tower: average each 2x2 unit
-        received = capture.received[-1].reshape(-1, unit).mean(dim=1)
-        keys = None
-        if capture.keys:
-            keys = capture.keys[-1].reshape(-1, unit, capture.keys[-1].shape[-1]).mean(dim=1)
-        self._stop_captured = (received, keys)
-        return embeds
+        return self.encode_with_capture(video_input, super()._process_video_input)
 
     def _postprocess_video_embeds_evs(
         self,
@@ -153,38 +124,24 @@ class StopQwen3VLForConditionalGeneration(Qwen3VLForConditionalGeneration):
         settings = self.stop_settings
         if settings is None:
             return super()._postprocess_video_embeds_evs(video_embeds_split, video_input)
-        received, keys = self._stop_captured
-        self._stop_captured = (None, None)
-        merge = self.visual.spatial_merge_size
+        mains = tuple(emb[:, : self.visual_dim] for emb in video_embeds_split)
         out: list[torch.Tensor] = []
-        offset = 0
-        for v, (emb, (t, h, w)) in enumerate(
-            zip(video_embeds_split, video_input["video_grid_thw"].tolist(), strict=True)
-        ):
-            grid = (t, h // merge, w // merge)
-            n = emb.shape[0]
-            main, side = emb[:, : self.visual_dim], emb[:, self.visual_dim :]
-            tokens = video_tokens(
-                main,
-                grid,
-                settings,
-                attention=None if received is None else received[offset : offset + n],
-                keys=None if keys is None else keys[offset : offset + n],
-            )
-            offset += n
+        for v, (t, h, w), tokens in self.stop_videos(mains, video_input):
+            side = video_embeds_split[v][:, self.visual_dim :]
             pruned = prune_video(tokens, settings)
             order = torch.sort(pruned.frame_index, stable=True).indices
             kept = pruned.features[order]
             if side.shape[-1]:
-                kept_side = prune_side_tensor(pruned, side.reshape(t, grid[1] * grid[2], -1))
+                kept_side = prune_side_tensor(pruned, side.reshape(t, h * w, -1))
                 kept = torch.cat([kept, kept_side[order]], dim=-1)
             per_frame = torch.bincount(pruned.frame_index.cpu(), minlength=t).tolist()
+            merge = self.visual.spatial_merge_size
             out.append(
                 self._create_final_video_embeddings(
                     video_embeddings=kept,
                     num_tokens_per_frame=per_frame,
                     timestamps=video_input.timestamps[v],
-                    video_grid_thw=[t, h, w],
+                    video_grid_thw=[t, h * merge, w * merge],
                     retention_mask=pruned.global_index[order],
                 )
             )

@@ -85,3 +85,10 @@ def _retention(asked: Any, video_pruning_rate: float | None) -> float:  # noqa: 
             f"{video_pruning_rate} (retention {ratio:g}); give one of them"
         )
     return ratio
+
+
+def processor_settings(info: Any, backbone: str) -> StopSettings | None:  # noqa: ANN401 - vLLM processing info
+    """The ``stop_pruning`` settings of the model a vLLM processor serves, if any."""
+    return read_settings(
+        info.get_hf_config(), info.ctx.get_mm_config().video_pruning_rate, backbone
+    )
