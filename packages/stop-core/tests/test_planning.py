@@ -63,7 +63,7 @@ def test_planned_count_is_the_documented_formula(method, variant, backbone) -> N
                 assert 1 <= expected <= t * h * w
 
 
-def test_the_brief_example_16_frames_of_8x8() -> None:
+def test_sixteen_frames_of_8x8_at_ten_percent() -> None:
     """r = 0.1, 16 frames of 8 x 8: the counts a serving engine reserves."""
     expected = {"visionzip": 96, "fastvid": 96, "holitom": 102, "flashvid": 128, "uniform": 102}
     for method, n in expected.items():
