@@ -21,12 +21,12 @@ from vllm.model_executor.models.qwen2_5_vl import (
     Qwen2_5_VLProcessingInfo,
 )
 from vllm.multimodal import MULTIMODAL_REGISTRY
-from vllm.multimodal.processing import PromptReplacement, PromptUpdate
+from vllm.multimodal.processing import PromptUpdate
 
 from stop_vllm.pruning import grid_positions, prune_video
 from stop_vllm.settings import processor_settings
 from stop_vllm.video_model import StopVideoMixin
-from stop_vllm.video_runs import planned_run
+from stop_vllm.video_runs import planned_run, with_video_replacement
 
 BACKBONE = "qwen2_5_vl"
 
@@ -51,12 +51,7 @@ class StopQwen2_5_VLProcessor(Qwen2_5_VLMultiModalProcessor):
             grid = out_mm_kwargs["video"][item_idx]["video_grid_thw"].data
             return [video_id] * planned_run(settings, grid, merge)
 
-        return [
-            PromptReplacement(modality="video", target=update.target, replacement=video_run)
-            if update.modality == "video"
-            else update
-            for update in updates
-        ]
+        return with_video_replacement(updates, video_run)
 
 
 @MULTIMODAL_REGISTRY.register_processor(
@@ -69,10 +64,6 @@ class StopQwen2_5_VLForConditionalGeneration(StopVideoMixin, Qwen2_5_VLForCondit
 
     stop_backbone: ClassVar[str] = BACKBONE
 
-    def __init__(self, *, vllm_config: Any, prefix: str = "") -> None:  # noqa: ANN401
-        super().__init__(vllm_config=vllm_config, prefix=prefix)
-        self.init_stop(vllm_config)
-
     def capture_candidates(self) -> list[int]:
         """The config's ``fullatt_block_indexes`` (the other blocks attend within windows)."""
         return list(self.config.vision_config.fullatt_block_indexes)
@@ -80,10 +71,6 @@ class StopQwen2_5_VLForConditionalGeneration(StopVideoMixin, Qwen2_5_VLForCondit
     def merged_order(self, grids: list[list[int]]) -> torch.Tensor:
         """The tower's window permutation of the merged tokens (vLLM's own)."""
         return self.visual.prepare_encoder_metadata(grids)["window_index"]
-
-    def _process_video_input(self, video_input: Any) -> tuple[torch.Tensor, ...]:  # noqa: ANN401
-        """The tower's per-video embeddings; with SToP, the capture block's attention too."""
-        return self.encode_with_capture(video_input, super()._process_video_input)
 
     def _postprocess_video_embeds_evs(
         self,

@@ -21,13 +21,13 @@ from vllm.model_executor.models.qwen3_vl import (
     Qwen3VLProcessingInfo,
 )
 from vllm.multimodal import MULTIMODAL_REGISTRY
-from vllm.multimodal.processing import PromptReplacement, PromptUpdate
+from vllm.multimodal.processing import PromptUpdate
 
 from stop_core.side import prune_side_tensor
 from stop_vllm.pruning import prune_video
 from stop_vllm.settings import processor_settings
 from stop_vllm.video_model import StopVideoMixin
-from stop_vllm.video_runs import planned_run, resize_runs
+from stop_vllm.video_runs import planned_run, resize_runs, with_video_replacement
 
 BACKBONE = "qwen3_vl"
 
@@ -80,12 +80,7 @@ class StopQwen3VLProcessor(Qwen3VLMultiModalProcessor):
                 select_token_id=False,
             )
 
-        return [
-            PromptReplacement(modality="video", target=update.target, replacement=video_run)
-            if update.modality == "video"
-            else update
-            for update in updates
-        ]
+        return with_video_replacement(updates, video_run)
 
 
 @MULTIMODAL_REGISTRY.register_processor(
@@ -98,10 +93,6 @@ class StopQwen3VLForConditionalGeneration(StopVideoMixin, Qwen3VLForConditionalG
 
     stop_backbone: ClassVar[str] = BACKBONE
 
-    def __init__(self, *, vllm_config: Any, prefix: str = "") -> None:  # noqa: ANN401
-        super().__init__(vllm_config=vllm_config, prefix=prefix)
-        self.init_stop(vllm_config)
-
     def capture_candidates(self) -> list[int]:
         """All blocks: Qwen3-VL's tower has no window attention."""
         return list(range(self.config.vision_config.depth))
@@ -110,10 +101,6 @@ class StopQwen3VLForConditionalGeneration(StopVideoMixin, Qwen3VLForConditionalG
         """Raster order: the tower keeps each 2x2 unit together and the units in order."""
         merge = self.visual.spatial_merge_size
         return torch.arange(sum(t * (h // merge) * (w // merge) for t, h, w in grids))
-
-    def _process_video_input(self, video_input: Any) -> tuple[torch.Tensor, ...]:  # noqa: ANN401
-        """The tower's per-video embeddings; with SToP, the capture block's attention too."""
-        return self.encode_with_capture(video_input, super()._process_video_input)
 
     def _postprocess_video_embeds_evs(
         self,

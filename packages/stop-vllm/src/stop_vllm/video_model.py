@@ -36,6 +36,14 @@ class StopVideoMixin:
         """For each merged-token slot of the tower's sequence, the merged token it holds."""
         raise NotImplementedError
 
+    def __init__(self, *, vllm_config: Any, prefix: str = "") -> None:  # noqa: ANN401
+        super().__init__(vllm_config=vllm_config, prefix=prefix)  # vLLM's own model class
+        self.init_stop(vllm_config)
+
+    def _process_video_input(self, video_input: Any) -> tuple[torch.Tensor, ...]:  # noqa: ANN401
+        """The tower's per-video embeddings; with SToP, the capture block's attention too."""
+        return self.encode_with_capture(video_input, super()._process_video_input)  # type: ignore[misc]
+
     def init_stop(self, vllm_config: Any) -> None:  # noqa: ANN401 - vLLM's VllmConfig
         """Read ``stop_pruning`` and pick the capture block (after vLLM's ``__init__``)."""
         rate = vllm_config.model_config.get_multimodal_config().video_pruning_rate

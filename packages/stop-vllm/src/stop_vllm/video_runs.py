@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -39,3 +40,18 @@ def resize_runs(ids: list[int], token: int, counts: list[int]) -> list[int]:
     if runs != len(counts):
         raise ValueError(f"the prompt has {runs} runs of token {token} for {len(counts)} videos")
     return out
+
+
+def with_video_replacement(
+    updates: Sequence[Any],
+    replacement: Callable[[int], Any],
+) -> list[Any]:
+    """VLLM's prompt updates with the video one's replacement swapped (others as they are)."""
+    from vllm.multimodal.processing import PromptReplacement
+
+    return [
+        PromptReplacement(modality="video", target=update.target, replacement=replacement)
+        if update.modality == "video"
+        else update
+        for update in updates
+    ]
